@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine:
+#   make serve   installs everything and serves the ledger in the foreground
+#   make test    installs everything and runs the whole test suite
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+RESTATE_VERSION := 1.7.12
+STAMP_VENV := $(VENV)/.installed
+STAMP_TOOLS := $(TOOLS)/.installed-$(RESTATE_VERSION)
+
+.PHONY: setup serve test clean
+
+setup: $(STAMP_VENV) $(STAMP_TOOLS)
+
+$(STAMP_VENV): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+# restate-server and restatectl come from their npm packages, pinned; the
+# binaries land in .tools/node_modules and the runtime looks for them there.
+$(STAMP_TOOLS):
+	mkdir -p $(TOOLS)
+	npm install --prefix $(TOOLS) --no-audit --no-fund --no-package-lock --loglevel=error \
+		@restatedev/restate-server@$(RESTATE_VERSION) @restatedev/restatectl@$(RESTATE_VERSION)
+	touch $@
+
+serve: setup
+	$(VENV)/bin/ledger serve $(ARGS)
+
+test: setup
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .hypothesis
