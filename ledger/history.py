@@ -1,0 +1,56 @@
+"""An account's history: one state entry per record, newest first in pages.
+
+Records are numbered 1..history_count. Keeping each in its own entry means
+appending one costs the same whatever came before (DESIGN rule 6).
+"""
+
+from __future__ import annotations
+
+from ledger.account import Entry
+from ledger.errors import InvalidInput
+from ledger.money import ASSETS, format_amount
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+
+
+def state_key(seq: int) -> str:
+    return f"h:{seq}"
+
+
+def record(seq: int, entry: Entry, at_ms: int) -> dict:
+    assert seq >= 1 and at_ms >= 0, (seq, at_ms)
+    rec: dict = {"seq": seq, "kind": entry.kind.value, "at_ms": at_ms}
+    if entry.asset is not None:
+        rec["asset"] = entry.asset
+        rec["amount_minor"] = entry.amount_minor
+    if entry.ref is not None:
+        rec["ref"] = entry.ref
+    return rec
+
+
+def page(history_count: int, limit: int | None, before: int | None) -> tuple[list[int], int | None]:
+    """The record numbers of one page, newest first, and the cursor of the next.
+
+    `before` is the cursor a previous page answered: records older than it."""
+    limit = DEFAULT_PAGE if limit is None else limit
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit: must be from 1 to {MAX_PAGE}, got {limit}")
+    if before is not None and before < 1:
+        raise InvalidInput(f"before: must be a cursor of 1 or more, got {before}")
+    newest = history_count if before is None else min(before - 1, history_count)
+    seqs = list(range(newest, max(newest - limit, 0), -1))
+    next_cursor = seqs[-1] if seqs and seqs[-1] > 1 else None
+    return seqs, next_cursor
+
+
+def view(rec: dict) -> dict:
+    """A stored record as the contract shows it: amounts as decimal strings."""
+    assert rec["seq"] >= 1, rec
+    out = {"seq": rec["seq"], "kind": rec["kind"], "at_ms": rec["at_ms"]}
+    if "asset" in rec:
+        out["asset"] = rec["asset"]
+        out["amount"] = format_amount(rec["amount_minor"], ASSETS[rec["asset"]])
+    if "ref" in rec:
+        out["ref"] = rec["ref"]
+    return out

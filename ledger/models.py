@@ -1,0 +1,135 @@
+"""The HTTP contract's request bodies as pydantic models, and their parsing.
+
+Every body is parsed here, strictly: a JSON number where an amount string is
+due, an unknown field or a wrong type is refused with a 400 naming the field.
+Models stop at the JSON shape; amounts and assets are checked against the
+asset registry by `ledger.money` with the same field names.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from ledger.account import MAX_OWNER_CHARS
+from ledger.errors import InvalidInput
+from ledger.keys import KEY_PATTERN
+from ledger.money import MAX_AMOUNT_CHARS
+
+# A body larger than this is refused before it is parsed: no handler needs more.
+MAX_BODY_BYTES = 16 * 1024
+
+Key = Annotated[str, StringConstraints(strict=True, pattern=f"^{KEY_PATTERN.pattern}$")]
+AmountText = Annotated[str, StringConstraints(strict=True, max_length=MAX_AMOUNT_CHARS)]
+AssetCode = Annotated[str, StringConstraints(strict=True, max_length=16)]
+OpId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
+MinorUnits = Annotated[int, Field(strict=True, gt=0)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# --- public -------------------------------------------------------------------
+
+
+class OpenBody(_Body):
+    owner: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_OWNER_CHARS)] | None = None
+
+
+class AmountBody(_Body):
+    asset: AssetCode
+    amount: AmountText
+
+
+class HistoryBody(_Body):
+    limit: Annotated[int, Field(strict=True)] | None = None
+    before: Annotated[int, Field(strict=True)] | None = None
+
+
+class EmptyBody(_Body):
+    pass
+
+
+class TransferBody(_Body):
+    source: Key
+    target: Key
+    asset: AssetCode
+    amount: AmountText
+
+
+# --- internal: called by sagas only, with amounts already in minor units -----
+
+
+class MoveBody(_Body):
+    """debit / credit"""
+
+    op: OpId
+    asset: AssetCode
+    amount_minor: MinorUnits
+    ref: OpId
+
+
+class RefundBody(_Body):
+    op: OpId
+    compensates: OpId  # the debit it gives back; its record says how much
+
+
+class ReserveBody(_Body):
+    op: OpId
+    hold: OpId
+    asset: AssetCode
+    amount_minor: MinorUnits
+
+
+class ReleaseBody(_Body):
+    op: OpId
+    hold: OpId
+    amount_minor: MinorUnits | None = None  # absent: all that is left
+
+
+class CaptureBody(_Body):
+    op: OpId
+    hold: OpId
+    amount_minor: MinorUnits
+
+
+M = TypeVar("M", bound=_Body)
+
+
+def parse_body(model: type[M], body: bytes) -> M:
+    """Parse a request body; an empty body counts as `{}`."""
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidInput(f"body: {len(body)} bytes, at most {MAX_BODY_BYTES}")
+    if not body.strip():
+        body = b"{}"
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as err:
+        raise InvalidInput(_describe(err)) from None
+
+
+def _describe(err: ValidationError) -> str:
+    problems = []
+    for e in err.errors(include_url=False, include_input=False)[:3]:
+        where = ".".join(str(p) for p in e["loc"]) or "body"
+        kind = e["type"]
+        if kind == "json_invalid":
+            problems.append(f"body: not valid JSON ({e['msg'].removeprefix('Invalid JSON: ')})")
+        elif kind == "model_type" or kind == "model_attributes_type":
+            problems.append("body: must be a JSON object")
+        elif kind == "extra_forbidden":
+            problems.append(f"{where}: unknown field")
+        elif kind == "missing":
+            problems.append(f"{where}: required")
+        elif kind == "string_type" and where == "amount":
+            problems.append('amount: must be a JSON string of a decimal, such as "12.50"')
+        elif kind in ("string_type", "int_type"):
+            wanted = "a string" if kind == "string_type" else "an integer"
+            problems.append(f"{where}: must be {wanted}")
+        elif kind == "string_pattern_mismatch":
+            problems.append(f"{where}: not a valid id (1 to 64 of A-Z a-z 0-9 . _ -)")
+        else:
+            problems.append(f"{where}: {e['msg']}")
+    return "; ".join(problems)
