@@ -1,0 +1,221 @@
+"""The Account virtual object: one key per account.
+
+Exclusive handlers change balances one at a time per account; `balance` and
+`history` are shared, so queries never queue behind writers. State is
+loaded lazily: the account entry, and history or operation records only
+when a handler asks, so a long-lived account costs what a new one does.
+"""
+
+from __future__ import annotations
+
+import restate
+
+from actors.shell import handler, now_ms
+from ledger import account as acct
+from ledger import history, money
+from ledger.account import Account, Change
+from ledger.models import (
+    AmountBody, CaptureBody, EmptyBody, HistoryBody, MoveBody, OpenBody, RefundBody, ReleaseBody,
+    ReserveBody,
+    parse_body,
+)
+from ledger.operations import Operation, already_applied
+from ledger.views import account_view, balance_view
+
+account = restate.VirtualObject("Account", state_preload=False)
+
+ACCOUNT = "account"
+
+
+def _op_key(op_id: str) -> str:
+    return f"op:{op_id}"
+
+
+async def _load(ctx, key: str) -> Account | None:
+    record = await ctx.get(ACCOUNT)
+    return None if record is None else Account.from_record(key, record)
+
+
+async def _load_open(ctx, key: str) -> Account:
+    return acct.require_open(await _load(ctx, key), key)
+
+
+async def _store(ctx, change: Change, op: Operation | None = None) -> None:
+    """Write one change: the account, its history record, its operation.
+    Called only once the change is fully decided (DESIGN rule 1)."""
+    at_ms = await now_ms(ctx)
+    ctx.set(ACCOUNT, change.account.to_record())
+    seq = change.account.history_count
+    ctx.set(history.state_key(seq), history.record(seq, change.entry, at_ms))
+    if op is not None:
+        ctx.set(_op_key(op.op_id), op.to_record())
+
+
+async def _recorded(ctx, op_id: str) -> Operation | None:
+    rec = await ctx.get(_op_key(op_id))
+    return None if rec is None else Operation.from_record(rec)
+
+
+def _op_answer(op: Operation, applied: bool) -> dict:
+    return {"op": op.op_id, "applied": applied}
+
+
+# --- public --------------------------------------------------------------------
+
+
+@handler(account, key_name="account", name="open")
+async def open_account(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    req = parse_body(OpenBody, body)
+    existing = await _load(ctx, key)
+    change = acct.open_account(existing, key, req.owner)
+    if change is None:
+        return account_view(existing)
+    await _store(ctx, change)
+    return account_view(change.account)
+
+
+@handler(account, key_name="account")
+async def deposit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    asset, amount_minor = _amount(parse_body(AmountBody, body))
+    change = acct.deposit(await _load_open(ctx, key), asset, amount_minor)
+    await _store(ctx, change)
+    return balance_view(change.account)
+
+
+@handler(account, key_name="account")
+async def withdraw(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    asset, amount_minor = _amount(parse_body(AmountBody, body))
+    change = acct.withdraw(await _load_open(ctx, key), asset, amount_minor)
+    await _store(ctx, change)
+    return balance_view(change.account)
+
+
+@handler(account, key_name="account")
+async def freeze(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    parse_body(EmptyBody, body)
+    return await _lifecycle(ctx, key, acct.freeze)
+
+
+@handler(account, key_name="account")
+async def unfreeze(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    parse_body(EmptyBody, body)
+    return await _lifecycle(ctx, key, acct.unfreeze)
+
+
+@handler(account, kind="shared", key_name="account")
+async def balance(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
+    parse_body(EmptyBody, body)
+    return balance_view(await _load_open(ctx, key))
+
+
+@handler(account, kind="shared", key_name="account", name="history")
+async def history_page(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
+    req = parse_body(HistoryBody, body)
+    seqs, next_cursor = history.page((await _load_open(ctx, key)).history_count, req.limit, req.before)
+    records = await restate.gather(*(ctx.get(history.state_key(s)) for s in seqs))
+    return {
+        "account": key,
+        "entries": [history.view(await r) for r in records],
+        "next": next_cursor,
+    }
+
+
+
+# --- internal: the sagas' steps, idempotent by operation id -------------------
+
+
+@handler(account, internal=True, key_name="account")
+async def debit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    req = parse_body(MoveBody, body)
+    return await _move(ctx, key, req, acct.debit)
+
+
+@handler(account, internal=True, key_name="account")
+async def credit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    req = parse_body(MoveBody, body)
+    return await _move(ctx, key, req, acct.credit)
+
+
+@handler(account, internal=True, key_name="account")
+async def refund(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    """Give back what the debit `compensates` took, once; nothing if that
+    debit never applied (it was refused, or never ran)."""
+    req = parse_body(RefundBody, body)
+    account_now = await _load_open(ctx, key)
+    done = await _recorded(ctx, req.op)
+    if done is not None:
+        return _op_answer(done, applied=False)
+    forward = await _recorded(ctx, req.compensates)
+    if forward is None:
+        op = Operation(req.op, "refund", None, None, ref=req.compensates)
+        ctx.set(_op_key(op.op_id), op.to_record())
+        return _op_answer(op, applied=False)
+    assert forward.kind == "debit", forward
+    op = Operation(req.op, "refund", forward.asset, forward.amount_minor, ref=req.compensates)
+    change = acct.refund(account_now, money.ASSETS[forward.asset], forward.amount_minor, forward.ref)
+    await _store(ctx, change, op)
+    return _op_answer(op, applied=True)
+
+
+@handler(account, internal=True, key_name="account")
+async def reserve(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    req = parse_body(ReserveBody, body)
+    asset = money.asset(req.asset)
+    op = Operation(req.op, "reserve", asset.code, req.amount_minor, ref=req.hold)
+    account_now = await _load_open(ctx, key)
+    if already_applied(await _recorded(ctx, req.op), op):
+        return _op_answer(op, applied=False)
+    await _store(ctx, acct.reserve(account_now, req.hold, asset, req.amount_minor), op)
+    return _op_answer(op, applied=True)
+
+
+@handler(account, internal=True, key_name="account")
+async def release(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    return await _on_hold(ctx, key, parse_body(ReleaseBody, body), acct.release)
+
+
+@handler(account, internal=True, key_name="account")
+async def capture(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    return await _on_hold(ctx, key, parse_body(CaptureBody, body), acct.capture)
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def _amount(req: AmountBody) -> tuple[money.Asset, int]:
+    asset = money.asset(req.asset)
+    return asset, money.parse_amount(req.amount, asset)
+
+
+async def _lifecycle(ctx, key: str, transition) -> dict:
+    account_now = await _load_open(ctx, key)
+    change = transition(account_now)
+    if change is None:
+        return account_view(account_now)
+    await _store(ctx, change)
+    return account_view(change.account)
+
+
+async def _move(ctx, key: str, req: MoveBody, transition) -> dict:
+    asset = money.asset(req.asset)
+    kind = transition.__name__
+    op = Operation(req.op, kind, asset.code, req.amount_minor, ref=req.ref)
+    account_now = await _load_open(ctx, key)
+    if already_applied(await _recorded(ctx, req.op), op):
+        return _op_answer(op, applied=False)
+    await _store(ctx, transition(account_now, asset, req.amount_minor, req.ref), op)
+    return _op_answer(op, applied=True)
+
+
+async def _on_hold(ctx, key: str, req: ReleaseBody | CaptureBody, transition) -> dict:
+    kind = transition.__name__
+    account_now = await _load_open(ctx, key)
+    recorded = await _recorded(ctx, req.op)
+    if recorded is not None:
+        asked = Operation(req.op, kind, recorded.asset, req.amount_minor or recorded.amount_minor, req.hold)
+        if already_applied(recorded, asked):
+            return _op_answer(recorded, applied=False)
+    change = transition(account_now, req.hold, req.amount_minor)
+    op = Operation(req.op, kind, change.entry.asset, change.entry.amount_minor, req.hold)
+    await _store(ctx, change, op)
+    return _op_answer(op, applied=True)
