@@ -1,0 +1,144 @@
+"""The typed HTTP client of the ledger, sync and async, over the Restate ingress.
+
+    with LedgerClient("http://127.0.0.1:8080") as ledger:
+        ledger.open("alice")
+        ledger.deposit("alice", "USD", "100.00")
+        ledger.transfer("t-1", "alice", "bob", "USD", "25.00")
+
+Amounts go out as decimal strings; a float is refused here, before it can
+round anything. Every error answer raises ApiError with the contract's
+status and message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from ledger.responses import AccountView, BalanceView, HistoryPage, TransferView
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+R = TypeVar("R", bound=BaseModel)
+
+
+class ApiError(Exception):
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(f"{status_code}: {message}")
+        self.status_code = status_code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    body: dict | None
+    answer: type[BaseModel]
+    idempotency_key: str | None = None
+
+
+def amount_text(amount: str | int | Decimal) -> str:
+    if isinstance(amount, bool) or isinstance(amount, float):
+        raise TypeError("amounts are decimal strings, ints or Decimals, never floats")
+    if isinstance(amount, Decimal):
+        return format(amount, "f")
+    return str(amount)
+
+
+class _Api:
+    """Builds each contract call; the sync and async clients send them."""
+
+    def _send(self, req: Request) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def open(self, account: str, owner: str | None = None, *, idempotency_key: str | None = None):
+        body = {} if owner is None else {"owner": owner}
+        return self._send(Request(f"/Account/{account}/open", body, AccountView, idempotency_key))
+
+    def deposit(self, account: str, asset: str, amount, *, idempotency_key: str | None = None):
+        return self._amount("deposit", account, asset, amount, idempotency_key)
+
+    def withdraw(self, account: str, asset: str, amount, *, idempotency_key: str | None = None):
+        return self._amount("withdraw", account, asset, amount, idempotency_key)
+
+    def balance(self, account: str):
+        return self._send(Request(f"/Account/{account}/balance", None, BalanceView))
+
+    def history(self, account: str, limit: int | None = None, before: int | None = None):
+        body = {k: v for k, v in (("limit", limit), ("before", before)) if v is not None}
+        return self._send(Request(f"/Account/{account}/history", body, HistoryPage))
+
+    def freeze(self, account: str, *, idempotency_key: str | None = None):
+        return self._send(Request(f"/Account/{account}/freeze", {}, AccountView, idempotency_key))
+
+    def unfreeze(self, account: str, *, idempotency_key: str | None = None):
+        return self._send(Request(f"/Account/{account}/unfreeze", {}, AccountView, idempotency_key))
+
+    def transfer(self, transfer_id: str, source: str, target: str, asset: str, amount):
+        body = {"source": source, "target": target, "asset": asset, "amount": amount_text(amount)}
+        return self._send(Request(f"/Transfer/{transfer_id}/run", body, TransferView))
+
+    def transfer_status(self, transfer_id: str):
+        return self._send(Request(f"/Transfer/{transfer_id}/status", None, TransferView))
+
+    def _amount(self, handler: str, account: str, asset: str, amount, idempotency_key):
+        body = {"asset": asset, "amount": amount_text(amount)}
+        return self._send(Request(f"/Account/{account}/{handler}", body, BalanceView, idempotency_key))
+
+
+def _headers(req: Request) -> dict[str, str]:
+    headers = {} if req.body is None else {"content-type": "application/json"}
+    if req.idempotency_key is not None:
+        headers["idempotency-key"] = req.idempotency_key
+    return headers
+
+
+def _answer(req: Request, response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        try:
+            message = response.json().get("message", response.text)
+        except ValueError:
+            message = response.text
+        raise ApiError(response.status_code, message)
+    return req.answer.model_validate_json(response.content)
+
+
+class LedgerClient(_Api):
+    def __init__(self, base_url: str = DEFAULT_URL, timeout_s: float = 30.0) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=timeout_s)
+
+    def _send(self, req: Request) -> Any:
+        return _answer(req, self.http.post(req.path, json=req.body, headers=_headers(req)))
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> "LedgerClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncLedgerClient(_Api):
+    """The same calls, each returning an awaitable."""
+
+    def __init__(self, base_url: str = DEFAULT_URL, timeout_s: float = 30.0,
+                 max_connections: int = 64) -> None:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits)
+
+    async def _send(self, req: Request) -> Any:
+        return _answer(req, await self.http.post(req.path, json=req.body, headers=_headers(req)))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> "AsyncLedgerClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

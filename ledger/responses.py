@@ -1,0 +1,64 @@
+"""The HTTP contract's answers as pydantic models (what the client returns).
+
+Amounts stay decimal strings here, as on the wire; `minor()` turns one into
+exact minor units for arithmetic."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from ledger.money import ASSETS, parse_amount
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class AssetBalance(_View):
+    available: str
+    reserved: str
+    total: str
+
+
+class BalanceView(_View):
+    account: str
+    balances: dict[str, AssetBalance]
+
+    def minor(self, asset: str, part: str = "available") -> int:
+        """One balance in minor units (0 when the account never held the asset)."""
+        held = self.balances.get(asset)
+        if held is None:
+            return 0
+        text = getattr(held, part)
+        return 0 if set(text) <= {"0", "."} else parse_amount(text, ASSETS[asset], part)
+
+
+class AccountView(BalanceView):
+    owner: str | None
+    status: str
+
+
+class HistoryEntry(_View):
+    seq: int
+    kind: str
+    at_ms: int
+    asset: str | None = None
+    amount: str | None = None
+    ref: str | None = None
+
+
+class HistoryPage(_View):
+    account: str
+    entries: list[HistoryEntry]
+    next: int | None
+
+
+class TransferView(_View):
+    transfer: str
+    status: str
+    source: str
+    target: str
+    asset: str
+    amount: str
+    reason: str | None = None
+    compensation_errors: list[str] | None = None
