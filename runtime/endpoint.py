@@ -1,0 +1,119 @@
+"""Our restate endpoint: the ASGI app served over h2c in a child process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from runtime.process import ManagedProcess, http_url, port_accepts, start_until_ready
+
+DEFAULT_APP = "actors.app:app"
+
+
+def _hypercorn_argv(app: str, host: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "runtime.endpoint_main",
+        "--app", app, "--host", host, "--port", str(port),
+    ]  # fmt: skip
+
+
+# The ASGI servers an endpoint can run on, by name: each builds the command
+# line serving `app` on host:port over plain-text HTTP/2. Benchmarks add more.
+SERVERS: dict[str, Callable[[str, str, int], list[str]]] = {
+    "hypercorn": _hypercorn_argv,
+}
+
+
+class Endpoint:
+    """The ASGI app `app` ("module:attribute") served on host:port."""
+
+    def __init__(
+        self,
+        app: str = DEFAULT_APP,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9080,
+        server: str = "hypercorn",
+        log_path: Path | str | None = None,
+        cwd: Path | str | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        if server not in SERVERS:
+            raise ValueError(f"unknown ASGI server {server!r}; known: {', '.join(sorted(SERVERS))}")
+        self.app = app
+        self.host = host
+        self.port = port
+        self.server = server
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+        self._process = ManagedProcess(
+            f"endpoint {app} ({server})",
+            SERVERS[server](app, host, port),
+            env=env,
+            cwd=Path(cwd) if cwd else None,
+            log_path=Path(log_path) if log_path else None,
+        )
+
+    @property
+    def url(self) -> str:
+        return http_url(self.host, self.port)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    @property
+    def running(self) -> bool:
+        return self._process.running
+
+    @property
+    def returncode(self) -> int | None:
+        """None while running; negative for a signal (-9 after a kill)."""
+        return self._process.returncode
+
+    @property
+    def log_path(self) -> Path | None:
+        return self._process.log_path
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        """Starts serving and waits until the port accepts connections.
+
+        The app is imported before the socket is bound, so an accepting port
+        means the app loaded; an import error ends the child and is reported
+        with its log.
+        """
+        start_until_ready(
+            self._process,
+            host=self.host,
+            ports={"endpoint": self.port},
+            ready=lambda: port_accepts(self.host, self.port),
+            timeout_s=timeout_s,
+        )
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Graceful shutdown (SIGTERM), then SIGKILL after `timeout_s`."""
+        self._process.stop(timeout_s)
+
+    def kill(self) -> None:
+        """SIGKILL, as in a crash: invocations in flight are cut off."""
+        self._process.kill()
+
+    def restart(self, timeout_s: float = 30.0) -> None:
+        """Stops the endpoint if it runs, then starts it again on the same port."""
+        self.stop()
+        self.start(timeout_s)
+
+    def log_tail(self, max_lines: int = 40) -> str:
+        return self._process.log_tail(max_lines)
+
+    def __enter__(self) -> Endpoint:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"pid {self.pid}" if self.running else "stopped"
+        return f"Endpoint({self.app} on {self.url} via {self.server}, {state})"

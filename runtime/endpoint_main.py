@@ -1,0 +1,93 @@
+"""Serves a restate ASGI app with hypercorn, tuned for restate-server.
+
+    python -m runtime.endpoint_main --app actors.app:app --host 127.0.0.1 --port 9080
+
+`Endpoint` runs this in a child process; SIGTERM or SIGINT shut it down gracefully.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+try:
+    from restate.server import install_shutdown_hook
+except ImportError:  # an SDK without the registry: plain asyncio handlers
+    install_shutdown_hook = None
+
+# restate-server keeps one long-lived HTTP/2 connection and opens a stream per
+# invocation. Stock hypercorn closes a connection after 1,000 requests or 5s
+# idle and caps streams at 100, which restate answers with retries and seconds
+# of p99; restate's serving docs advise lifting all three.
+_UNLIMITED = 2**31 - 1
+DEFAULT_GRACEFUL_TIMEOUT_S = 3.0
+
+
+def load_app(spec: str) -> Any:
+    """Imports `module.path:attribute`, as hypercorn and uvicorn name an app."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise SystemExit(f"--app must look like package.module:attribute, got {spec!r}")
+    # Like hypercorn's own CLI: an app in the working directory (tests.*) is importable.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise SystemExit(f"module {module_name!r} has no attribute {attribute!r}") from None
+
+
+def build_config(host: str, port: int, graceful_timeout_s: float) -> Config:
+    config = Config()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.keep_alive_max_requests = _UNLIMITED
+    config.keep_alive_timeout = _UNLIMITED
+    config.h2_max_concurrent_streams = _UNLIMITED
+    # Bounds how long a stop waits for invocations in flight; restate retries
+    # whatever is cut off, so this is about tidiness, not correctness.
+    config.graceful_timeout = graceful_timeout_s
+    return config
+
+
+def _on_signal(loop: asyncio.AbstractEventLoop, sig: int, hook: Callable[[], None]) -> None:
+    # The restate app installs its own SIGTERM handler on its first ASGI call,
+    # which would silently replace ours (asyncio keeps one handler per signal)
+    # and leave hypercorn running after a SIGTERM. The SDK's hook registry
+    # runs every hook registered through it, ours included.
+    if sig == signal.SIGTERM and install_shutdown_hook is not None:
+        install_shutdown_hook(loop, hook, sig)
+    else:
+        loop.add_signal_handler(sig, hook)
+
+
+async def _serve(app: Any, config: Config) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        _on_signal(loop, sig, stop.set)
+    await serve(app, config, shutdown_trigger=stop.wait, mode="asgi")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app", default="actors.app:app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9080)
+    parser.add_argument("--graceful-timeout-s", type=float, default=DEFAULT_GRACEFUL_TIMEOUT_S)
+    args = parser.parse_args(argv)
+    app = load_app(args.app)
+    asyncio.run(_serve(app, build_config(args.host, args.port, args.graceful_timeout_s)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""`ledger serve`: restate-server plus our endpoint, registered, in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from runtime import paths
+from runtime.endpoint import DEFAULT_APP, Endpoint
+from runtime.process import StartupError, busy_ports, stop_all
+from runtime.registration import RegistrationError, register_and_wait
+from runtime.restate_server import RestateServer
+
+_START_TIMEOUT_S = 60.0
+_STOP_TIMEOUT_S = 15.0
+_WATCH_INTERVAL_S = 0.5
+# Ctrl-C, a process manager's stop, and the terminal closing.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class ServeError(RuntimeError):
+    """`serve` could not start; the message says why and what to do."""
+
+
+class _StopRequested(BaseException):
+    """Raised by our SIGINT/SIGTERM handler to leave start-up or the wait."""
+
+
+def _check_ports(host: str, ports: dict[str, int]) -> None:
+    duplicates = {port for port in ports.values() if list(ports.values()).count(port) > 1}
+    if duplicates:
+        raise ServeError(f"ports must differ; given twice: {sorted(duplicates)}")
+    busy = busy_ports(host, ports)
+    if busy:
+        named = ", ".join(f"{port} ({role}, {_option(role)})" for role, port in busy)
+        raise ServeError(f"already in use on {host}: {named}; stop what uses it or pick another port")
+
+
+def _option(role: str) -> str:
+    return f"--{role}-port"
+
+
+def _banner(server: RestateServer, endpoint: Endpoint, data_dir: Path) -> str:
+    return "\n".join(
+        [
+            "restate-ledger is serving; Ctrl-C stops it.",
+            f"  ingress:  {server.ingress_url}",
+            f"  admin/UI: {server.admin_url}",
+            f"  endpoint: {endpoint.url} ({endpoint.app})",
+            f"  data:     {data_dir}",
+            f"  logs:     {server.log_path}, {endpoint.log_path}",
+            "Try:",
+            f"  curl -X POST {server.ingress_url}/Account/alice/open "
+            "-H 'content-type: application/json' -d '{}'",
+        ]
+    )
+
+
+def _processes(
+    data_dir: Path,
+    server_bin: Path,
+    ingress_port: int,
+    admin_port: int,
+    node_port: int,
+    endpoint_port: int,
+    host: str,
+    partitions: int,
+    app: str,
+) -> tuple[RestateServer, Endpoint]:
+    # restate's base dir lives inside the data dir, so accounts survive restarts.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = RestateServer(
+        data_dir / "restate",
+        ingress_port=ingress_port,
+        admin_port=admin_port,
+        node_port=node_port,
+        partitions=partitions,
+        host=host,
+        log_path=data_dir / "logs" / "restate-server.log",
+        binary=server_bin,
+    )
+    endpoint = Endpoint(
+        app, host=host, port=endpoint_port, log_path=data_dir / "logs" / "endpoint.log"
+    )
+    return server, endpoint
+
+
+def serve(
+    *,
+    ingress_port: int = 8080,
+    admin_port: int = 9070,
+    endpoint_port: int = 9080,
+    node_port: int = 5122,
+    data_dir: Path | str | None = None,
+    host: str = "127.0.0.1",
+    partitions: int = 1,
+    app: str = DEFAULT_APP,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Serves until SIGINT, SIGTERM or SIGHUP, then stops everything it started.
+
+    Answers the exit status: 0 after a requested stop, 1 if a child died.
+    Raises ServeError (or paths.SetupError) when it cannot start.
+    Must run on the main thread: it handles signals and its children are
+    tied to the thread that spawned them.
+    """
+    data_dir = Path(data_dir) if data_dir else paths.default_data_dir()
+    server_bin = paths.restate_server_bin()
+    _check_ports(
+        host,
+        {
+            "ingress": ingress_port,
+            "admin": admin_port,
+            "node": node_port,
+            "endpoint": endpoint_port,
+        },
+    )
+    server, endpoint = _processes(
+        data_dir, server_bin, ingress_port, admin_port, node_port, endpoint_port, host, partitions, app
+    )
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        # Once stopping, a second Ctrl-C must not cut the teardown short:
+        # every stop is bounded and ends in SIGKILL, and interrupting it
+        # would leave children behind.
+        if not stopping:
+            raise _StopRequested(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS}
+    try:
+        server.start(_START_TIMEOUT_S)
+        endpoint.start(_START_TIMEOUT_S)
+        register_and_wait(
+            server.admin_url, server.ingress_url, endpoint.url, timeout_s=_START_TIMEOUT_S
+        )
+        print(_banner(server, endpoint, data_dir), file=out, flush=True)
+        return _watch(server, endpoint, out)
+    except _StopRequested:
+        return 0
+    except (StartupError, RegistrationError) as error:
+        raise ServeError(str(error)) from error
+    finally:
+        stopping = True
+        try:
+            # The server first: it stops sending invocations, so the endpoint
+            # is idle when asked to stop.
+            stop_all([server, endpoint], _STOP_TIMEOUT_S)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _watch(server: RestateServer, endpoint: Endpoint, out: TextIO) -> int:
+    """Waits for a stop request; a child dying on its own ends the serve."""
+    while server.running and endpoint.running:
+        time.sleep(_WATCH_INTERVAL_S)  # a signal ends the sleep at once
+    dead = server if not server.running else endpoint
+    print(
+        f"{dead!r} exited unexpectedly; stopping.\n--- last lines ---\n{dead.log_tail()}",
+        file=out,
+        flush=True,
+    )
+    return 1
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds serve's options to `parser` (the `serve` subcommand of the CLI)."""
+    ports = (
+        ("--ingress-port", 8080, "restate ingress, where clients call"),
+        ("--admin-port", 9070, "restate admin API and UI"),
+        ("--endpoint-port", 9080, "our endpoint, called by restate"),
+        ("--node-port", 5122, "restate node-to-node"),
+    )
+    for option, default, what in ports:
+        parser.add_argument(option, type=int, default=default, help=f"{what} (default {default})")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="kept across restarts (default <project>/.data)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--partitions", type=int, default=1, help="restate partitions, for a fresh data dir (default 1)"
+    )
+    # Lets tests serve a stand-in app; not part of the user-facing interface.
+    parser.add_argument("--app", default=DEFAULT_APP, help=argparse.SUPPRESS)
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Runs `serve` from parsed arguments; answers the exit status."""
+    try:
+        return serve(
+            ingress_port=args.ingress_port,
+            admin_port=args.admin_port,
+            endpoint_port=args.endpoint_port,
+            node_port=args.node_port,
+            data_dir=args.data_dir,
+            host=args.host,
+            partitions=args.partitions,
+            app=args.app,
+        )
+    except (ServeError, paths.SetupError) as error:
+        print(f"ledger serve: {error}", file=sys.stderr)
+        return 1
