@@ -1,0 +1,45 @@
+"""Fixtures shared by every test folder: the live stack and a client of its ingress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests import harness
+
+_LIVE_FIXTURES = {"stack", "ingress"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A test that talks to the live stack is `live`, so `-m "not live"` runs
+    # the pure tests alone.
+    for item in items:
+        if _LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Stack]:
+    """restate-server and our endpoint (actors.app:app), registered; once per session."""
+    try:
+        running = harness.session_stack(tmp_path_factory.mktemp("stack"))
+    except harness.AppImportError as error:
+        failure = str(error)
+    else:
+        failure = None
+    if failure is not None:
+        # Not a skip: a live suite that silently skips proves nothing.
+        pytest.fail(failure, pytrace=False)
+    try:
+        yield running
+    finally:
+        harness.close_session_stack()
+
+
+@pytest.fixture
+def ingress(stack: harness.Stack) -> Iterator[httpx.Client]:
+    """An HTTP client of the stack's ingress."""
+    with httpx.Client(base_url=stack.ingress_url, timeout=30.0, trust_env=False) as client:
+        yield client

@@ -1,0 +1,267 @@
+"""The runtime and the test harness, proven against a stand-in app (probe_app.py),
+so they are tested without depending on `actors`."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from runtime import paths
+from runtime.endpoint import Endpoint
+from runtime.process import StartupError, free_port, poll_until
+from runtime.registration import wait_until_ok
+from tests.harness import Stack, distinct_free_ports, start_stack
+
+PROBE_APP = "tests.serving.probe_app:app"
+DEADLINE_S = 30.0
+live = pytest.mark.live
+
+
+def test_project_root_and_binaries_are_found() -> None:
+    root = paths.project_root()
+    assert (root / "pyproject.toml").is_file()
+    assert paths.restate_server_bin().is_file()
+    assert paths.restatectl_bin().is_file()
+    assert paths.default_data_dir() == root / ".data"
+
+
+def test_a_missing_binary_says_to_run_make_setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(paths.RESTATE_SERVER_ENV, str(tmp_path / "restate-server"))
+    with pytest.raises(paths.SetupError, match="make setup"):
+        paths.restate_server_bin()
+
+
+@pytest.fixture(scope="module")
+def probe_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with start_stack(tmp_path_factory.mktemp("probe-stack"), PROBE_APP) as stack:
+        yield stack
+
+
+def add(stack: Stack, key: str, by: int) -> int:
+    """Adds through the ingress, retrying until it goes through; answers the total."""
+    response = wait_until_ok(stack.ingress_url, f"/Probe/{key}/add", json=by, timeout_s=DEADLINE_S)
+    return response.json()
+
+
+@live
+def test_server_answers_health(probe_stack: Stack) -> None:
+    assert probe_stack.server.running and probe_stack.endpoint.running
+    with httpx.Client(trust_env=False, timeout=5) as client:
+        assert client.get(f"{probe_stack.admin_url}/health").status_code == 200
+        assert client.get(f"{probe_stack.ingress_url}/restate/health").status_code == 200
+    assert [s["name"] for s in probe_stack.deployment["services"]] == ["Probe"]
+
+
+@live
+def test_call_goes_through_after_endpoint_kill_and_restart(probe_stack: Stack) -> None:
+    assert add(probe_stack, "endpoint-crash", 1) == 1
+    probe_stack.kill_endpoint()
+    assert not probe_stack.endpoint.running
+
+    # Accepted while the endpoint is down; restate delivers it once it is back.
+    with httpx.Client(base_url=probe_stack.ingress_url, trust_env=False, timeout=5) as client:
+        accepted = client.post("/Probe/endpoint-crash/add/send", json=10)
+    assert accepted.status_code == 202, accepted.text
+
+    probe_stack.restart_endpoint()
+    wait_until_ok(
+        probe_stack.ingress_url,
+        "/Probe/endpoint-crash/add",
+        json=0,
+        timeout_s=DEADLINE_S,
+        ok=lambda response: response.is_success and response.json() == 11,
+    )
+    assert add(probe_stack, "endpoint-crash", 1) == 12
+
+
+@live
+def test_state_survives_server_kill_and_restart(probe_stack: Stack) -> None:
+    assert add(probe_stack, "server-crash", 7) == 7
+    probe_stack.kill_server()
+    assert probe_stack.server.returncode == -signal.SIGKILL
+
+    probe_stack.restart_server()
+    assert add(probe_stack, "server-crash", 0) == 7
+
+
+@live
+def test_graceful_stops_are_prompt_and_clean(probe_stack: Stack) -> None:
+    assert add(probe_stack, "graceful", 1) == 1  # the server holds a connection to the endpoint
+    for process in (probe_stack.endpoint, probe_stack.server):
+        started = time.monotonic()
+        process.stop(timeout_s=DEADLINE_S)
+        # Exited on SIGTERM by itself, not by the SIGKILL that follows a timeout.
+        assert process.returncode == 0, process.log_tail()
+        assert time.monotonic() - started < 5
+    probe_stack.restart_server()
+    probe_stack.restart_endpoint()
+    assert add(probe_stack, "graceful", 1) == 2
+
+
+@live
+def test_reregister_keeps_serving(probe_stack: Stack) -> None:
+    deployment = probe_stack.reregister()
+    assert [s["name"] for s in deployment["services"]] == ["Probe"]
+    assert add(probe_stack, "reregistered", 2) == 2
+
+
+@live
+def test_endpoint_that_cannot_import_fails_fast_with_its_log(tmp_path: Path) -> None:
+    endpoint = Endpoint(
+        "tests.serving.no_such_module:app",
+        port=free_port(),
+        log_path=tmp_path / "endpoint.log",
+        cwd=paths.project_root(),
+    )
+    started = time.monotonic()
+    with pytest.raises(StartupError, match="exited early") as raised:
+        endpoint.start(timeout_s=DEADLINE_S)
+    assert time.monotonic() - started < 10
+    assert "No module named 'tests.serving.no_such_module'" in str(raised.value)
+    assert not endpoint.running
+
+
+# --- `ledger serve`, end to end in a subprocess ---
+
+
+def _ledger_serve(*args: str, data_dir: Path) -> subprocess.Popen[bytes]:
+    ledger = Path(sys.executable).with_name("ledger")
+    return subprocess.Popen(
+        [str(ledger), "serve", "--app", PROBE_APP, "--data-dir", str(data_dir), *args],
+        cwd=paths.project_root(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _read_until(process: subprocess.Popen[bytes], marker: str, timeout_s: float) -> str:
+    """Reads the child's output until it contains `marker`; answers all read.
+    Raw reads: a buffered reader could hold the marker while select() waits."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    seen = b""
+    deadline = time.monotonic() + timeout_s
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while marker.encode() not in seen:
+            remaining_s = deadline - time.monotonic()
+            if remaining_s <= 0 or not selector.select(timeout=remaining_s):
+                break
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break  # the child closed its output: it exited
+            seen += chunk
+    text = seen.decode(errors="replace")
+    assert marker in text, f"no {marker!r} within {timeout_s}s; output so far:\n{text}"
+    return text
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _start_serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], int, list[int]]:
+    """`ledger serve` on free ports, once it printed its ingress: (process, ingress port, children)."""
+    ingress_port, admin_port, endpoint_port, node_port = distinct_free_ports(4)
+    serve = _ledger_serve(
+        "--ingress-port", str(ingress_port),
+        "--admin-port", str(admin_port),
+        "--endpoint-port", str(endpoint_port),
+        "--node-port", str(node_port),
+        data_dir=data_dir,
+    )  # fmt: skip
+    try:
+        output = _read_until(serve, "ingress:", DEADLINE_S)
+        assert f"ingress:  http://127.0.0.1:{ingress_port}" in output
+        children = _children(serve.pid)
+        assert len(children) == 2, children  # restate-server and the endpoint
+    except BaseException:
+        _kill(serve)
+        raise
+    return serve, ingress_port, children
+
+
+def _kill(serve: subprocess.Popen[bytes]) -> None:
+    if serve.poll() is None:
+        serve.kill()  # its children die with it (parent-death signal)
+        serve.wait()
+
+
+@live
+def test_serve_runs_in_the_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    serve, ingress_port, children = _start_serve(tmp_path / "data")
+    try:
+        response = wait_until_ok(
+            f"http://127.0.0.1:{ingress_port}", "/Probe/serve/add", json=3, timeout_s=DEADLINE_S
+        )
+        assert response.json() == 3
+        assert (tmp_path / "data" / "restate").is_dir()
+
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(timeout=DEADLINE_S) == 0
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        _kill(serve)
+
+
+@live
+def test_serve_stops_everything_when_a_child_dies(tmp_path: Path) -> None:
+    serve, _, children = _start_serve(tmp_path / "data")
+    try:
+        endpoint_pid = next(pid for pid in children if b"endpoint_main" in _cmdline(pid))
+        os.kill(endpoint_pid, signal.SIGKILL)
+        assert serve.wait(timeout=DEADLINE_S) == 1
+        poll_until(lambda: not any(_alive(pid) for pid in children), DEADLINE_S, "children to exit")
+        assert b"exited unexpectedly" in serve.stdout.read()
+    finally:
+        _kill(serve)
+
+
+@live
+def test_serve_fails_fast_naming_a_busy_port(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy_port = taken.getsockname()[1]
+        admin_port, endpoint_port, node_port = distinct_free_ports(3)
+        serve = _ledger_serve(
+            "--ingress-port", str(busy_port),
+            "--admin-port", str(admin_port),
+            "--endpoint-port", str(endpoint_port),
+            "--node-port", str(node_port),
+            data_dir=tmp_path / "data",
+        )  # fmt: skip
+        try:
+            output = serve.communicate(timeout=DEADLINE_S)[0].decode()
+        finally:
+            _kill(serve)
+    assert serve.returncode == 1
+    assert f"{busy_port} (ingress, --ingress-port)" in output
+    assert not (tmp_path / "data").exists()  # checked before anything was created
