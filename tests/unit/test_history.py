@@ -1,0 +1,136 @@
+"""History pages: newest first, cursors that walk every record exactly once."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger import history
+from ledger.account import Entry, Kind
+from ledger.errors import InvalidInput
+from ledger.history import DEFAULT_PAGE, MAX_PAGE, page
+
+
+def expected_page(count: int, limit: int, before: int | None):
+    """The page worked out from the full list, independently of `page`."""
+    older = [seq for seq in range(count, 0, -1) if before is None or seq < before]
+    seqs = older[:limit]
+    more = len(older) > limit
+    return seqs, (seqs[-1] if more else None)
+
+
+def walk(count: int, limit: int) -> list[list[int]]:
+    pages, before = [], None
+    while True:
+        seqs, before = page(count, limit, before)
+        pages.append(seqs)
+        if before is None:
+            return pages
+        assert len(pages) <= count, "cursor does not make progress"
+
+
+# --- single pages -------------------------------------------------------------
+
+
+def test_first_page_is_the_newest_records_newest_first():
+    assert page(10, 3, None) == ([10, 9, 8], 8)
+
+
+def test_cursor_gives_the_next_older_records():
+    assert page(10, 3, 8) == ([7, 6, 5], 5)
+    assert page(10, 3, 5) == ([4, 3, 2], 2)
+    assert page(10, 3, 2) == ([1], None)
+
+
+def test_a_page_ending_on_the_oldest_record_has_no_next():
+    assert page(6, 3, 4) == ([3, 2, 1], None)
+    assert page(3, 3, None) == ([3, 2, 1], None)
+
+
+def test_default_limit():
+    seqs, cursor = page(100, None, None)
+    assert seqs == list(range(100, 100 - DEFAULT_PAGE, -1))
+    assert cursor == 100 - DEFAULT_PAGE + 1
+
+
+def test_empty_history_is_one_empty_page():
+    assert page(0, 10, None) == ([], None)
+
+
+@pytest.mark.parametrize("before", [11, 12, 1000, 10**30])
+def test_before_past_the_end_starts_at_the_newest(before):
+    assert page(10, 4, before) == ([10, 9, 8, 7], 7)
+
+
+def test_before_the_oldest_record_is_an_empty_page():
+    assert page(10, 4, 1) == ([], None)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 50, MAX_PAGE])
+def test_every_limit_from_1_to_max_is_allowed(limit):
+    seqs, _ = page(1000, limit, None)
+    assert len(seqs) == limit
+
+
+@pytest.mark.parametrize("limit", [0, -1, MAX_PAGE + 1, 10**9])
+def test_limit_outside_1_to_max_is_refused(limit):
+    with pytest.raises(InvalidInput) as caught:
+        page(10, limit, None)
+    assert caught.value.status_code == 400
+    assert caught.value.message.startswith("limit: ")
+
+
+@pytest.mark.parametrize("before", [0, -1, -(10**9)])
+def test_a_cursor_below_1_is_refused(before):
+    with pytest.raises(InvalidInput) as caught:
+        page(10, 5, before)
+    assert caught.value.status_code == 400
+    assert caught.value.message.startswith("before: ")
+
+
+@given(
+    count=st.integers(0, 300),
+    limit=st.integers(1, MAX_PAGE),
+    before=st.none() | st.integers(1, 400),
+)
+def test_any_page_matches_the_list_model(count, limit, before):
+    assert page(count, limit, before) == expected_page(count, limit, before)
+
+
+# --- walking all pages --------------------------------------------------------
+
+
+@given(count=st.integers(0, 1000), limit=st.integers(1, MAX_PAGE))
+def test_walking_all_pages_visits_every_record_once_newest_first(count, limit):
+    pages = walk(count, limit)
+    visited = [seq for p in pages for seq in p]
+    assert visited == list(range(count, 0, -1))
+    assert len(pages) == max(1, -(-count // limit))
+    assert all(len(p) == limit for p in pages[:-1])
+
+
+# --- records and their view ---------------------------------------------------
+
+
+def test_record_and_view_of_a_movement():
+    rec = history.record(7, Entry(Kind.DEBIT, "USD", 1250, "t1"), at_ms=1_700_000_000_000)
+    assert history.state_key(7) == "h:7"
+    assert rec == {
+        "seq": 7, "kind": "debit", "at_ms": 1_700_000_000_000,
+        "asset": "USD", "amount_minor": 1250, "ref": "t1",
+    }
+    assert history.view(rec) == {
+        "seq": 7, "kind": "debit", "at_ms": 1_700_000_000_000,
+        "asset": "USD", "amount": "12.50", "ref": "t1",
+    }
+
+
+def test_record_and_view_without_asset_or_ref():
+    rec = history.record(1, Entry(Kind.OPEN), at_ms=0)
+    assert rec == {"seq": 1, "kind": "open", "at_ms": 0}
+    assert history.view(rec) == rec
+
+
+def test_view_formats_with_the_assets_scale():
+    rec = history.record(2, Entry(Kind.DEPOSIT, "ETH", 1), at_ms=5)
+    assert history.view(rec)["amount"] == "0.000000000000000001"
+    assert "ref" not in history.view(rec)

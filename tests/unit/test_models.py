@@ -1,0 +1,209 @@
+"""Request bodies: everything malformed is a 400 that names the field."""
+
+import json
+
+import pytest
+
+from ledger.errors import InvalidInput
+from ledger.models import (
+    MAX_BODY_BYTES,
+    AmountBody,
+    CaptureBody,
+    EmptyBody,
+    HistoryBody,
+    MoveBody,
+    OpenBody,
+    RefundBody,
+    ReleaseBody,
+    ReserveBody,
+    TransferBody,
+    parse_body,
+)
+
+GOOD_TRANSFER = {"source": "alice", "target": "bob", "asset": "USD", "amount": "12.50"}
+GOOD_MOVE = {"op": "t1:debit", "asset": "USD", "amount_minor": 1250, "ref": "t1"}
+_DROP = object()  # a field value meaning "leave this field out"
+
+
+def raw(obj) -> bytes:
+    return json.dumps(obj).encode()
+
+
+def transfer(**changes) -> bytes:
+    body = {**GOOD_TRANSFER, **changes}
+    return raw({k: v for k, v in body.items() if v is not _DROP})
+
+
+def move(**changes) -> bytes:
+    body = {**GOOD_MOVE, **changes}
+    return raw({k: v for k, v in body.items() if v is not _DROP})
+
+
+def invalid(model, body: bytes) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        parse_body(model, body)
+    assert caught.value.status_code == 400
+    return caught.value.message
+
+
+# --- accepted ---------------------------------------------------------------
+
+
+def test_a_good_transfer_body_parses():
+    parsed = parse_body(TransferBody, raw(GOOD_TRANSFER))
+    assert (parsed.source, parsed.target, parsed.asset, parsed.amount) == (
+        "alice", "bob", "USD", "12.50",
+    )
+
+
+@pytest.mark.parametrize("body", [b"", b" ", b"\n\t ", b"{}", b" {} "])
+@pytest.mark.parametrize("model", [EmptyBody, OpenBody, HistoryBody])
+def test_empty_body_counts_as_an_empty_object(model, body):
+    parsed = parse_body(model, body)
+    assert parsed.model_dump() == model().model_dump()
+
+
+def test_empty_body_where_fields_are_required_names_them():
+    message = invalid(AmountBody, b"")
+    assert "asset: required" in message and "amount: required" in message
+
+
+def test_optional_fields_parse():
+    assert parse_body(OpenBody, raw({"owner": "Alice"})).owner == "Alice"
+    assert parse_body(OpenBody, raw({"owner": None})).owner is None
+    h = parse_body(HistoryBody, raw({"limit": 5, "before": 40}))
+    assert (h.limit, h.before) == (5, 40)
+    r = parse_body(ReleaseBody, raw({"op": "o", "hold": "h"}))
+    assert r.amount_minor is None
+
+
+def test_an_id_of_exactly_64_allowed_characters_parses():
+    key = ("Az09._-" * 10)[:64]
+    assert parse_body(TransferBody, transfer(source=key)).source == key
+
+
+def test_a_body_of_exactly_the_limit_parses():
+    body = raw(GOOD_TRANSFER)
+    body = body + b" " * (MAX_BODY_BYTES - len(body))
+    assert len(body) == MAX_BODY_BYTES
+    assert parse_body(TransferBody, body).amount == "12.50"
+
+
+# --- refused ----------------------------------------------------------------
+
+MALFORMED = [
+    # (model, body, the field the message must name)
+    (TransferBody, b"{", "body"),
+    (TransferBody, b'{"source": "alice",}', "body"),
+    (TransferBody, b"{'source': 'alice'}", "body"),
+    (TransferBody, b"\xff\xfe{}", "body"),
+    (TransferBody, raw(GOOD_TRANSFER) + b"x", "body"),
+    (TransferBody, b"[]", "body"),
+    (TransferBody, raw([GOOD_TRANSFER]), "body"),
+    (TransferBody, b'"alice"', "body"),
+    (TransferBody, b"null", "body"),
+    (TransferBody, b"42", "body"),
+    (TransferBody, b"true", "body"),
+    (EmptyBody, b"[]", "body"),
+    (OpenBody, b"null", "body"),
+    # amounts must be JSON strings
+    (TransferBody, transfer(amount=12.5), "amount"),
+    (TransferBody, transfer(amount=12), "amount"),
+    (TransferBody, transfer(amount=1e5), "amount"),
+    (TransferBody, transfer(amount=True), "amount"),
+    (TransferBody, transfer(amount=None), "amount"),
+    (TransferBody, transfer(amount=["1"]), "amount"),
+    (TransferBody, transfer(amount="1" * 61), "amount"),
+    (AmountBody, raw({"asset": "USD", "amount": 1.5}), "amount"),
+    # other wrong types
+    (TransferBody, transfer(asset=1), "asset"),
+    (TransferBody, transfer(asset=None), "asset"),
+    (TransferBody, transfer(asset="U" * 17), "asset"),
+    (TransferBody, transfer(source=7), "source"),
+    (TransferBody, transfer(target={"id": "bob"}), "target"),
+    (OpenBody, raw({"owner": 5}), "owner"),
+    (OpenBody, raw({"owner": ""}), "owner"),
+    (OpenBody, raw({"owner": "x" * 129}), "owner"),
+    (HistoryBody, raw({"limit": "10"}), "limit"),
+    (HistoryBody, raw({"limit": 10.0}), "limit"),
+    (HistoryBody, raw({"limit": 2.5}), "limit"),
+    (HistoryBody, raw({"limit": True}), "limit"),
+    (HistoryBody, raw({"before": "5"}), "before"),
+    # minor units: integers above zero, never floats or strings
+    (MoveBody, move(amount_minor=12.5), "amount_minor"),
+    (MoveBody, move(amount_minor=1.0), "amount_minor"),
+    (MoveBody, move(amount_minor="1250"), "amount_minor"),
+    (MoveBody, move(amount_minor=0), "amount_minor"),
+    (MoveBody, move(amount_minor=-1), "amount_minor"),
+    (MoveBody, move(amount_minor=True), "amount_minor"),
+    (MoveBody, move(op=""), "op"),
+    (MoveBody, move(op="o" * 201), "op"),
+    (ReserveBody, raw({"op": "o", "hold": "h", "asset": "USD", "amount_minor": 0.5}),
+     "amount_minor"),
+    (ReleaseBody, raw({"op": "o", "hold": "h", "amount_minor": 0}), "amount_minor"),
+    (CaptureBody, raw({"op": "o", "hold": 3, "amount_minor": 1}), "hold"),
+    (RefundBody, raw({"op": "o", "compensates": None}), "compensates"),
+    # unknown fields
+    (TransferBody, transfer(memo="hi"), "memo"),
+    (EmptyBody, raw({"force": True}), "force"),
+    (HistoryBody, raw({"limit": 5, "offset": 10}), "offset"),
+    (AmountBody, raw({"asset": "USD", "amount": "1", "amount_minor": 100}), "amount_minor"),
+    # missing fields
+    (TransferBody, transfer(source=_DROP), "source"),
+    (TransferBody, transfer(target=_DROP), "target"),
+    (TransferBody, transfer(asset=_DROP), "asset"),
+    (TransferBody, transfer(amount=_DROP), "amount"),
+    (MoveBody, move(ref=_DROP), "ref"),
+    (CaptureBody, raw({"op": "o", "hold": "h"}), "amount_minor"),
+    # bad ids
+    (TransferBody, transfer(source="al ice"), "source"),
+    (TransferBody, transfer(source=" alice"), "source"),
+    (TransferBody, transfer(source="alice\n"), "source"),
+    (TransferBody, transfer(source=""), "source"),
+    (TransferBody, transfer(source="a" * 65), "source"),
+    (TransferBody, transfer(target="bob/../carol"), "target"),
+    (TransferBody, transfer(target="b\u00f6b"), "target"),
+    (TransferBody, transfer(target="bob:1"), "target"),
+]
+
+
+@pytest.mark.parametrize(
+    "model, body, field",
+    MALFORMED,
+    ids=[f"{i}-{m.__name__}-{f}" for i, (m, _, f) in enumerate(MALFORMED)],
+)
+def test_malformed_body_is_refused_naming_the_field(model, body, field):
+    message = invalid(model, body)
+    assert message.startswith(f"{field}: ") or f"; {field}: " in message, message
+
+
+def test_a_json_number_amount_says_it_must_be_a_string():
+    message = invalid(TransferBody, transfer(amount=12.5))
+    assert message == 'amount: must be a JSON string of a decimal, such as "12.50"'
+
+
+def test_a_non_object_says_so():
+    assert invalid(TransferBody, b"[1, 2]") == "body: must be a JSON object"
+
+
+def test_an_oversize_body_is_refused_before_parsing():
+    # Valid JSON apart from its size, so only the size check can refuse it.
+    body = raw(GOOD_TRANSFER)
+    body = body + b" " * (MAX_BODY_BYTES + 1 - len(body))
+    message = invalid(TransferBody, body)
+    assert message == f"body: {MAX_BODY_BYTES + 1} bytes, at most {MAX_BODY_BYTES}"
+
+
+def test_a_huge_body_is_refused_and_not_echoed():
+    message = invalid(TransferBody, b"[" * (MAX_BODY_BYTES * 64))
+    assert message.startswith("body: ") and len(message) < 200
+
+
+def test_every_problem_is_named_up_to_a_few():
+    # four problems: the first three are named, the message stays bounded
+    message = invalid(TransferBody, raw({"source": 1, "target": "b b", "amount": 3}))
+    assert message.split("; ") == [
+        "source: must be a string",
+        "target: not a valid id (1 to 64 of A-Z a-z 0-9 . _ -)",
+        "asset: required",
+    ]
