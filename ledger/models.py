@@ -114,6 +114,8 @@ def _describe(err: ValidationError) -> str:
     problems = []
     for e in err.errors(include_url=False, include_input=False)[:3]:
         where = ".".join(str(p) for p in e["loc"]) or "body"
+        if len(where) > 40:  # a client-chosen field name is echoed back: keep it short
+            where = where[:40] + "..."
         kind = e["type"]
         if kind == "json_invalid":
             problems.append(f"body: not valid JSON ({e['msg'].removeprefix('Invalid JSON: ')})")

@@ -207,3 +207,16 @@ def test_every_problem_is_named_up_to_a_few():
         "target: not a valid id (1 to 64 of A-Z a-z 0-9 . _ -)",
         "asset: required",
     ]
+
+
+def test_a_huge_unknown_field_name_is_not_echoed_whole():
+    from ledger.errors import InvalidInput
+    from ledger.models import OpenBody, parse_body
+
+    name = "k" * 5000
+    try:
+        parse_body(OpenBody, ('{"%s": 1}' % name).encode())
+    except InvalidInput as err:
+        assert "unknown field" in err.message and len(err.message) < 100
+    else:
+        raise AssertionError("an unknown field must be refused")
