@@ -137,6 +137,12 @@ async def credit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
 
 
 @handler(account, internal=True, key_name="account")
+async def receive(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    req = parse_body(MoveBody, body)
+    return await _move(ctx, key, req, acct.receive)
+
+
+@handler(account, internal=True, key_name="account")
 async def refund(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     """Give back what the debit `compensates` took, once; nothing if that
     debit never applied (it was refused, or never ran)."""
@@ -213,8 +219,13 @@ async def _on_hold(ctx, key: str, req: ReleaseBody | CaptureBody, transition) ->
     recorded = await _recorded(ctx, req.op)
     if recorded is not None:
         asked = Operation(req.op, kind, recorded.asset, req.amount_minor or recorded.amount_minor, req.hold)
-        if already_applied(recorded, asked):
+        if recorded.amount_minor is None or already_applied(recorded, asked):
             return _op_answer(recorded, applied=False)
+    if getattr(req, "compensates", None) and await _recorded(ctx, req.compensates) is None:
+        # The hold this would give back was never placed: record that, once.
+        op = Operation(req.op, kind, None, None, req.hold)
+        ctx.set(_op_key(op.op_id), op.to_record())
+        return _op_answer(op, applied=False)
     change = transition(account_now, req.hold, req.amount_minor)
     op = Operation(req.op, kind, change.entry.asset, change.entry.amount_minor, req.hold)
     await _store(ctx, change, op)

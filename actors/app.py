@@ -3,6 +3,10 @@
 import restate
 
 from actors.account import account
+from actors.book import order_book
+from actors.order import order
+from actors.trade import trade
 from actors.transfer import transfer
+from actors.venues import faulty_venue
 
-app = restate.app([account, transfer])
+app = restate.app([account, transfer, order, order_book, trade, faulty_venue])

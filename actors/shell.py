@@ -47,9 +47,15 @@ def handler(
     return wrap
 
 
-async def call(ctx: restate.Context, target: Callable, key: str, body: _Body) -> dict:
-    """Call one of our handlers (they all take raw JSON bytes)."""
-    return await ctx.object_call(target, key=key, arg=body.model_dump_json().encode())
+def call(ctx: restate.Context, target: Callable, key: str, body: _Body):
+    """Call one of our handlers (they all take raw JSON bytes). Answers the
+    durable future itself, so several calls can be awaited together."""
+    return ctx.object_call(target, key=key, arg=body.model_dump_json().encode())
+
+
+def send(ctx: restate.Context, target: Callable, key: str, body: _Body, delay=None) -> None:
+    """A one-way, durable send: the sender never waits, so no call cycle."""
+    ctx.object_send(target, key=key, arg=body.model_dump_json().encode(), send_delay=delay)
 
 
 async def now_ms(ctx: restate.Context) -> int:

@@ -51,12 +51,12 @@ async def status(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dic
 
 
 async def _move(ctx: restate.ObjectContext, t: Transfer) -> Transfer:
-    debit_op = op_id(t.transfer_id, "debit")
+    debit_op = op_id("transfer", t.transfer_id, "debit")
     saga = Saga()
     saga.on_rollback(
         "refund source",
         lambda: call(ctx, account_obj.refund, t.source,
-                     RefundBody(op=op_id(t.transfer_id, "refund"), compensates=debit_op)),
+                     RefundBody(op=op_id("transfer", t.transfer_id, "refund"), compensates=debit_op)),
     )
     try:
         await call(ctx, account_obj.debit, t.source,
@@ -65,7 +65,7 @@ async def _move(ctx: restate.ObjectContext, t: Transfer) -> Transfer:
         return tr.finish(t, Status.FAILED, err.message, await saga.rollback())
     try:
         await call(ctx, account_obj.credit, t.target,
-                   MoveBody(op=op_id(t.transfer_id, "credit"), asset=t.asset,
+                   MoveBody(op=op_id("transfer", t.transfer_id, "credit"), asset=t.asset,
                             amount_minor=t.amount_minor, ref=t.transfer_id))
     except restate.TerminalError as err:
         return tr.finish(t, Status.COMPENSATED, err.message, await saga.rollback())

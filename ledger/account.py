@@ -32,6 +32,7 @@ class Kind(str, Enum):
     DEBIT = "debit"
     CREDIT = "credit"
     REFUND = "refund"
+    RECEIVE = "receive"
     RESERVE = "reserve"
     RELEASE = "release"
     CAPTURE = "capture"
@@ -168,6 +169,12 @@ def refund(account: Account, asset: Asset, amount_minor: int, ref: str) -> Chang
     """Give back what a saga debited. A frozen account still takes it back:
     refusing would strand the money of a transfer that did not happen."""
     return _add_available(account, asset, amount_minor, Kind.REFUND, ref, refuse_if_frozen=False)
+
+
+def receive(account: Account, asset: Asset, amount_minor: int, ref: str) -> Change:
+    """What a trade pays an account. A frozen account still receives it: the
+    order was placed, and the trade made, before the freeze."""
+    return _add_available(account, asset, amount_minor, Kind.RECEIVE, ref, refuse_if_frozen=False)
 
 
 # --- holds -------------------------------------------------------------------

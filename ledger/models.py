@@ -8,7 +8,7 @@ asset registry by `ledger.money` with the same field names.
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -19,6 +19,7 @@ from ledger.money import MAX_AMOUNT_CHARS
 
 # A body larger than this is refused before it is parsed: no handler needs more.
 MAX_BODY_BYTES = 16 * 1024
+MAX_BOOK_DEPTH = 100
 
 Key = Annotated[str, StringConstraints(strict=True, pattern=f"^{KEY_PATTERN.pattern}$")]
 AmountText = Annotated[str, StringConstraints(strict=True, max_length=MAX_AMOUNT_CHARS)]
@@ -52,11 +53,66 @@ class EmptyBody(_Body):
     pass
 
 
+class PlaceBody(_Body):
+    account: Key
+    symbol: Annotated[str, StringConstraints(strict=True, max_length=32)]
+    side: Literal["BUY", "SELL"]
+    quantity: AmountText
+    price: AmountText
+    time_in_force: Literal["GTC", "IOC", "GTD"] = "GTC"
+    expires_at_ms: Annotated[int, Field(strict=True, gt=0)] | None = None
+
+
+class BookBody(_Body):
+    depth: Annotated[int, Field(strict=True, ge=1, le=MAX_BOOK_DEPTH)] | None = None
+
+
 class TransferBody(_Body):
     source: Key
     target: Key
     asset: AssetCode
     amount: AmountText
+
+
+class SubmitBody(_Body):
+    """An order handed to a venue."""
+
+    order: Key
+    account: Key
+    side: Literal["BUY", "SELL"]
+    quantity_minor: MinorUnits
+    price_minor: MinorUnits
+    may_rest: bool
+
+
+class VenueCancelBody(_Body):
+    order: Key
+    side: Literal["BUY", "SELL"]
+    price_minor: MinorUnits
+
+
+class SettleBody(_Body):
+    """A fill, as the book made it, handed to its settlement."""
+
+    trade_id: Key
+    symbol: Annotated[str, StringConstraints(strict=True, max_length=32)]
+    price_minor: MinorUnits
+    quantity_minor: MinorUnits
+    quote_minor: Annotated[int, Field(strict=True, ge=0)]  # a tiny fill can round to 0
+    buyer: Key
+    buyer_order: Key
+    seller: Key
+    seller_order: Key
+    taker_side: Literal["BUY", "SELL"]
+    buyer_fee_minor: Annotated[int, Field(strict=True, ge=0)]
+    seller_fee_minor: Annotated[int, Field(strict=True, ge=0)]
+    maker_release_minor: Annotated[int, Field(strict=True, ge=0)] | None = None
+
+
+class MakerFillBody(_Body):
+    trade: OpId
+    price_minor: MinorUnits
+    quantity_minor: MinorUnits
 
 
 # --- internal: called by sagas only, with amounts already in minor units -----
@@ -87,6 +143,8 @@ class ReleaseBody(_Body):
     op: OpId
     hold: OpId
     amount_minor: MinorUnits | None = None  # absent: all that is left
+    # As a saga's compensation: do nothing if this operation never applied.
+    compensates: OpId | None = None
 
 
 class CaptureBody(_Body):
@@ -130,6 +188,8 @@ def _describe(err: ValidationError) -> str:
         elif kind in ("string_type", "int_type"):
             wanted = "a string" if kind == "string_type" else "an integer"
             problems.append(f"{where}: must be {wanted}")
+        elif kind == "literal_error":
+            problems.append(f"{where}: {e['msg'].replace('Input should be', 'must be')}")
         elif kind == "string_pattern_mismatch":
             problems.append(f"{where}: not a valid id (1 to 64 of A-Z a-z 0-9 . _ -)")
         else:

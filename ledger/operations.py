@@ -29,8 +29,9 @@ class Operation:
         return cls(**record)
 
 
-def op_id(saga_id: str, step: str) -> str:
-    return f"{saga_id}:{step}"
+def op_id(kind: str, saga_id: str, step: str) -> str:
+    """Unique per saga kind (transfer, order, trade), id and step."""
+    return f"{kind}:{saga_id}:{step}"
 
 
 def already_applied(recorded: Operation | None, requested: Operation) -> bool:

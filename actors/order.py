@@ -1,0 +1,169 @@
+"""The Order object (key = order id): an order's record and the saga that
+places it.
+
+place: validate; reserve the hold on the account; hand the order to its
+venue; settle every fill it made at once (each in its Trade saga); give back
+what the hold no longer needs. A refusal at any step compensates in reverse:
+the order is cancelled at the venue (a no-op if it never got there) and its
+hold released (a no-op if it was never placed), so nothing stays reserved
+for an order that is not live. The same order id placed again places once.
+"""
+
+from __future__ import annotations
+
+import restate
+
+from actors import account as account_obj
+from actors import config
+from actors.saga import Saga
+from actors.shell import call, handler, now_ms, send
+from actors.trade import settle
+from actors.venues import VenueTimeout, submit_with_timeout, venue_for
+from ledger import money
+from ledger import order as lifecycle
+from ledger.book import Fill
+from ledger.errors import NotFound, Refused
+from ledger.models import (
+    EmptyBody, MakerFillBody, PlaceBody, ReleaseBody, ReserveBody, SettleBody, parse_body,
+)
+from ledger.operations import op_id
+from ledger.order import Order, OrderFill, Status, TimeInForce
+from ledger.symbols import Side, symbol
+
+order = restate.VirtualObject("Order")
+
+ORDER = "order"
+
+
+@handler(order, key_name="order")
+async def place(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    req = parse_body(PlaceBody, body)
+    sym = symbol(req.symbol, config.EXTRA_SYMBOLS)
+    quantity_minor = money.parse_amount(req.quantity, sym.base, "quantity")
+    price_minor = money.parse_amount(req.price, sym.quote, "price")
+    tif = TimeInForce(req.time_in_force)
+    first = await _load(ctx)
+    if first is not None:
+        asked = Order(key, req.account, sym, Side(req.side), quantity_minor, price_minor, tif, req.expires_at_ms)
+        return _answer(lifecycle.resubmitted(first, asked))
+    asked = lifecycle.new(key, req.account, sym, Side(req.side), quantity_minor, price_minor, tif,
+                          req.expires_at_ms, await now_ms(ctx))
+    ctx.set(ORDER, asked.to_record())
+    placed = await _place(ctx, asked)
+    ctx.set(ORDER, placed.to_record())
+    return _answer(placed)
+
+
+@handler(order, key_name="order")
+async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    parse_body(EmptyBody, body)
+    current = await _require(ctx, key)
+    lifecycle.require_cancellable(current)
+    done = await _take_off_venue(ctx, current, "cancelled by request")
+    if done is None:
+        raise Refused(f"order {key} is already filled; its last fills are settling")
+    return done.view()
+
+
+@handler(order, kind="shared", key_name="order")
+async def status(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
+    parse_body(EmptyBody, body)
+    return (await _require(ctx, key)).view()
+
+
+@handler(order, internal=True, key_name="order")
+async def maker_fill(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    """A fill the order got while resting, sent by its Trade saga once settled."""
+    req = parse_body(MakerFillBody, body)
+    current = await _require(ctx, key)
+    updated = lifecycle.maker_fill(current, OrderFill(req.trade, req.price_minor, req.quantity_minor, "MAKER"))
+    if updated is not None:
+        ctx.set(ORDER, updated.to_record())
+    return {"order": key, "recorded": updated is not None}
+
+
+@handler(order, internal=True, key_name="order")
+async def expire(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    """The GTD timer: cancel whatever is still live."""
+    parse_body(EmptyBody, body)
+    current = await _require(ctx, key)
+    if current.status in lifecycle.LIVE:
+        await _take_off_venue(ctx, current, "expired (good till date)")
+    return {"order": key}
+
+
+async def _place(ctx, o: Order) -> Order:
+    asset, held_minor = o.hold
+    venue = venue_for(o)
+    reserve_op = op_id("order", o.order_id, "reserve")
+    saga = Saga()
+    saga.on_rollback("release hold", lambda: call(ctx, account_obj.release, o.account, ReleaseBody(
+        op=_final_release(o), hold=o.order_id, amount_minor=held_minor, compensates=reserve_op)))
+    try:
+        await call(ctx, account_obj.reserve, o.account, ReserveBody(
+            op=reserve_op, hold=o.order_id, asset=asset, amount_minor=held_minor))
+    except restate.TerminalError as err:
+        return lifecycle.rejected(o, err.message)
+    saga.on_rollback("cancel at venue", lambda: venue.cancel(ctx, o))
+    try:
+        outcome = await submit_with_timeout(ctx, venue, o, may_rest=o.tif is not TimeInForce.IOC)
+    except (restate.TerminalError, VenueTimeout) as err:
+        reason = err.message if isinstance(err, restate.TerminalError) else str(err)
+        refused = await saga.rollback()
+        return lifecycle.rejected(o, "; ".join((reason, *refused)))
+    fills = [Fill.from_record(f) for f in outcome["fills"]]
+    await restate.gather(*(
+        call(ctx, settle, f.trade_id, SettleBody(**f.to_record())) for f in fills
+    ))
+    if outcome["release_minor"]:
+        await call(ctx, account_obj.release, o.account, ReleaseBody(
+            op=_final_release(o), hold=o.order_id, amount_minor=outcome["release_minor"]))
+    if o.tif is TimeInForce.GTD and outcome["rested"]:
+        send(ctx, expire, o.order_id, EmptyBody(), delay=_until(o.expires_at_ms, await now_ms(ctx)))
+    taker_fills = tuple(OrderFill(f.trade_id, f.price_minor, f.quantity_minor, "TAKER") for f in fills)
+    return lifecycle.placed(o, taker_fills, outcome["rested"], outcome["cancel_reason"])
+
+
+async def _take_off_venue(ctx, o: Order, reason: str) -> Order | None:
+    """Cancel at the venue and give back the hold; None if nothing was left."""
+    answer = await venue_for(o).cancel(ctx, o)
+    if not answer["cancelled"]:
+        return None
+    if answer["release_minor"]:
+        await call(ctx, account_obj.release, o.account, ReleaseBody(
+            op=_final_release(o), hold=o.order_id, amount_minor=answer["release_minor"]))
+    done = lifecycle.cancelled(o, reason)
+    ctx.set(ORDER, done.to_record())
+    return done
+
+
+def _final_release(o: Order) -> str:
+    # One id for every path that ends the order: at most one final release.
+    return op_id("order", o.order_id, "final-release")
+
+
+def _until(at_ms: int, now: int):
+    from datetime import timedelta
+
+    return timedelta(milliseconds=max(at_ms - now, 0))
+
+
+async def _load(ctx) -> Order | None:
+    rec = await ctx.get(ORDER)
+    if rec is None:
+        return None
+    return Order.from_record(rec, symbol(rec["symbol"], config.EXTRA_SYMBOLS))
+
+
+async def _require(ctx, key: str) -> Order:
+    found = await _load(ctx)
+    if found is None:
+        raise NotFound(f"order {key} not found")
+    return found
+
+
+def _answer(o: Order) -> dict:
+    assert o.status is not Status.PENDING, o
+    if o.status is Status.REJECTED:
+        raise Refused(f"order {o.order_id} REJECTED: {o.reason}")
+    return o.view()

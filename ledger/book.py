@@ -1,0 +1,247 @@
+"""An order book's pure matching: price-time priority, partial fills, the
+resting order's price as the trade price, no crossed book at rest.
+
+Self-trade prevention: an incoming order never trades with a resting order
+of the same account; when it reaches one, the rest of the incoming order is
+cancelled ("cancel newest"), which leaves the older order and the book
+uncrossed. Fills made before that point stand.
+
+The book is kept as price levels, each a FIFO list of resting orders, plus
+an index of prices per side. Matching works on a slice: the levels that
+cross the incoming order's limit (loaded by the caller) and the level it
+would rest on; it answers the fills and exactly what changed.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field, replace
+
+from ledger.invariants import InvariantViolation
+from ledger.symbols import Side, Symbol, fee_minor, hold_minor, quote_minor
+
+
+@dataclass(frozen=True)
+class Resting:
+    order_id: str
+    account: str
+    side: Side
+    price_minor: int
+    quantity_minor: int
+    remaining_minor: int
+    # What the order's hold has paid for its fills so far: quote for a buy,
+    # base for a sell. hold - captured is what its final release gives back.
+    captured_minor: int = 0
+
+    def to_record(self) -> list:
+        return [self.order_id, self.account, self.side.value, self.price_minor,
+                self.quantity_minor, self.remaining_minor, self.captured_minor]
+
+    @classmethod
+    def from_record(cls, rec: list) -> "Resting":
+        oid, account, side, price, qty, remaining, captured = rec
+        return cls(oid, account, Side(side), price, qty, remaining, captured)
+
+
+@dataclass(frozen=True)
+class Fees:
+    maker_bps: int = 0
+    taker_bps: int = 0
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One trade, with everything its settlement needs."""
+
+    trade_id: str
+    symbol: str
+    price_minor: int
+    quantity_minor: int  # base
+    quote_minor: int  # what the buyer pays the seller
+    buyer: str
+    buyer_order: str
+    seller: str
+    seller_order: str
+    taker_side: Side
+    buyer_fee_minor: int  # base, kept from what the buyer receives
+    seller_fee_minor: int  # quote, kept from what the seller receives
+    # When the fill ends the maker order, what its hold gives back.
+    maker_release_minor: int | None = None
+
+    @property
+    def maker_order(self) -> str:
+        return self.seller_order if self.taker_side is Side.BUY else self.buyer_order
+
+    def to_record(self) -> dict:
+        rec = dict(self.__dict__)
+        rec["taker_side"] = self.taker_side.value
+        return rec
+
+    @classmethod
+    def from_record(cls, rec: dict) -> "Fill":
+        return cls(**{**rec, "taker_side": Side(rec["taker_side"])})
+
+
+@dataclass
+class Slice:
+    """The part of one symbol's book a submit or cancel reads and writes."""
+
+    symbol: Symbol
+    bids: list[int]  # prices, best (highest) first
+    asks: list[int]  # prices, best (lowest) first
+    levels: dict[tuple[Side, int], list[Resting]]  # the loaded levels only
+    trade_count: int = 0
+    changed: set[tuple[Side, int]] = field(default_factory=set)
+
+    def index(self, side: Side) -> list[int]:
+        return self.bids if side is Side.BUY else self.asks
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a submit did to the incoming order."""
+
+    fills: tuple[Fill, ...]
+    filled_minor: int
+    rested: bool
+    # Set when the incoming order is finished (filled, or its rest cancelled).
+    release_minor: int | None
+    cancel_reason: str | None = None
+
+
+def crossing_prices(book_side_prices: list[int], taker: Side, limit_minor: int) -> list[int]:
+    """The opposite side's prices the incoming order may trade at, best first."""
+    if taker is Side.BUY:
+        return [p for p in book_side_prices if p <= limit_minor]  # asks, ascending
+    return [p for p in book_side_prices if p >= limit_minor]  # bids, descending
+
+
+def submit(book: Slice, incoming: Resting, may_rest: bool, fees: Fees) -> Outcome:
+    """Match `incoming` against the loaded crossing levels, then rest what is
+    left if `may_rest` (GTC, GTD) or cancel it (IOC)."""
+    assert incoming.remaining_minor == incoming.quantity_minor > 0, incoming
+    taker = incoming
+    fills: list[Fill] = []
+    cancel_reason = None
+    opposite = taker.side.opposite
+    for price in crossing_prices(book.index(opposite), taker.side, taker.price_minor):
+        if taker.remaining_minor == 0 or cancel_reason:
+            break
+        queue = book.levels[(opposite, price)]
+        while queue and taker.remaining_minor:
+            maker = queue[0]
+            if maker.account == taker.account:
+                cancel_reason = "self-trade prevented: the rest of the order was cancelled"
+                break
+            fill, maker, taker = _trade(book, maker, taker, fees)
+            fills.append(fill)
+            if maker.remaining_minor:
+                queue[0] = maker
+            else:
+                queue.pop(0)
+        book.changed.add((opposite, price))
+        if not queue:
+            book.index(opposite).remove(price)
+    filled_minor = taker.quantity_minor - taker.remaining_minor
+    if taker.remaining_minor and may_rest and not cancel_reason:
+        _rest(book, taker)
+        outcome = Outcome(tuple(fills), filled_minor, True, None)
+    else:
+        if taker.remaining_minor and not cancel_reason:
+            cancel_reason = "immediate-or-cancel: the rest of the order was cancelled"
+        outcome = Outcome(tuple(fills), filled_minor, False, _release(book.symbol, taker), cancel_reason)
+    check_slice(book)
+    return outcome
+
+
+def cancel(book: Slice, side: Side, price_minor: int, order_id: str) -> Resting | None:
+    """Take a resting order off the book; None if it is not resting (filled)."""
+    queue = book.levels.get((side, price_minor), [])
+    for i, resting in enumerate(queue):
+        if resting.order_id == order_id:
+            del queue[i]
+            book.changed.add((side, price_minor))
+            if not queue:
+                book.index(side).remove(price_minor)
+            check_slice(book)
+            return resting
+    return None
+
+
+def release_minor(sym: Symbol, order: Resting) -> int:
+    """What an order's hold gives back once it ends (nothing more will fill)."""
+    return _release(sym, order)
+
+
+def check_slice(book: Slice) -> None:
+    """Every loaded level is sorted into its index, holds only its side's
+    orders, and the book is not crossed at rest."""
+    for name, prices, descending in (("bids", book.bids, True), ("asks", book.asks, False)):
+        if prices != sorted(prices, reverse=descending) or len(set(prices)) != len(prices):
+            raise InvariantViolation(f"{book.symbol.code}: {name} index out of order")
+    if book.bids and book.asks and book.bids[0] >= book.asks[0]:
+        raise InvariantViolation(f"{book.symbol.code}: crossed book {book.bids[0]} >= {book.asks[0]}")
+    for (side, price), queue in book.levels.items():
+        if queue and price not in book.index(side):
+            raise InvariantViolation(f"{book.symbol.code}: level {side.value} {price} not indexed")
+        for r in queue:
+            if r.side is not side or r.price_minor != price or not 0 < r.remaining_minor <= r.quantity_minor:
+                raise InvariantViolation(f"{book.symbol.code}: bad resting order {r}")
+
+
+def _trade(book: Slice, maker: Resting, taker: Resting, fees: Fees) -> tuple[Fill, Resting, Resting]:
+    sym = book.symbol
+    qty = min(maker.remaining_minor, taker.remaining_minor)
+    price = maker.price_minor
+    value = quote_minor(sym, qty, price)
+    buyer, seller = (taker, maker) if taker.side is Side.BUY else (maker, taker)
+    buyer_bps, seller_bps = (
+        (fees.taker_bps, fees.maker_bps) if taker.side is Side.BUY else (fees.maker_bps, fees.taker_bps)
+    )
+    maker = _filled(maker, qty, value)
+    taker = _filled(taker, qty, value)
+    book.trade_count += 1
+    fill = Fill(
+        trade_id=f"{sym.code}-{book.trade_count}",
+        symbol=sym.code,
+        price_minor=price,
+        quantity_minor=qty,
+        quote_minor=value,
+        buyer=buyer.account,
+        buyer_order=buyer.order_id,
+        seller=seller.account,
+        seller_order=seller.order_id,
+        taker_side=taker.side,
+        buyer_fee_minor=fee_minor(qty, buyer_bps),
+        seller_fee_minor=fee_minor(value, seller_bps),
+        maker_release_minor=None if maker.remaining_minor else _release(sym, maker),
+    )
+    return fill, maker, taker
+
+
+def _filled(order: Resting, qty: int, value: int) -> Resting:
+    paid = value if order.side is Side.BUY else qty
+    return replace(order, remaining_minor=order.remaining_minor - qty,
+                   captured_minor=order.captured_minor + paid)
+
+
+def _release(sym: Symbol, order: Resting) -> int:
+    _, held = hold_minor(sym, order.side, order.quantity_minor, order.price_minor)
+    left = held - order.captured_minor
+    assert left >= 0, (order, held)
+    return left
+
+
+def _rest(book: Slice, order: Resting) -> None:
+    key = (order.side, order.price_minor)
+    queue = book.levels.setdefault(key, [])
+    queue.append(order)
+    book.changed.add(key)
+    prices = book.index(order.side)
+    if order.price_minor not in prices:
+        # bids are kept descending: insert by the negated price
+        if order.side is Side.BUY:
+            pos = bisect.bisect_left([-p for p in prices], -order.price_minor)
+        else:
+            pos = bisect.bisect_left(prices, order.price_minor)
+        prices.insert(pos, order.price_minor)
