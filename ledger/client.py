@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from ledger.responses import AccountView, BalanceView, HistoryPage, TransferView
+from ledger.responses import (
+    AccountView, BalanceView, BookView, HistoryPage, OrderView, TradesPage, TransferView,
+)
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 R = TypeVar("R", bound=BaseModel)
@@ -83,6 +85,29 @@ class _Api:
 
     def transfer_status(self, transfer_id: str):
         return self._send(Request(f"/Transfer/{transfer_id}/status", None, TransferView))
+
+    def place_order(self, order_id: str, account: str, symbol: str, side: str, quantity, price,
+                    time_in_force: str = "GTC", expires_at_ms: int | None = None):
+        body = {"account": account, "symbol": symbol, "side": side,
+                "quantity": amount_text(quantity), "price": amount_text(price),
+                "time_in_force": time_in_force}
+        if expires_at_ms is not None:
+            body["expires_at_ms"] = expires_at_ms
+        return self._send(Request(f"/Order/{order_id}/place", body, OrderView))
+
+    def cancel_order(self, order_id: str):
+        return self._send(Request(f"/Order/{order_id}/cancel", {}, OrderView))
+
+    def order_status(self, order_id: str):
+        return self._send(Request(f"/Order/{order_id}/status", None, OrderView))
+
+    def book(self, symbol: str, depth: int | None = None):
+        body = {} if depth is None else {"depth": depth}
+        return self._send(Request(f"/OrderBook/{symbol}/book", body, BookView))
+
+    def trades(self, symbol: str, limit: int | None = None, before: int | None = None):
+        body = {k: v for k, v in (("limit", limit), ("before", before)) if v is not None}
+        return self._send(Request(f"/OrderBook/{symbol}/trades", body, TradesPage))
 
     def _amount(self, handler: str, account: str, asset: str, amount, idempotency_key):
         body = {"asset": asset, "amount": amount_text(amount)}

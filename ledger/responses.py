@@ -62,3 +62,50 @@ class TransferView(_View):
     amount: str
     reason: str | None = None
     compensation_errors: list[str] | None = None
+
+
+class OrderFillView(_View):
+    trade: str
+    price: str
+    quantity: str
+    role: str
+
+
+class OrderView(_View):
+    order: str
+    account: str
+    symbol: str
+    side: str
+    quantity: str
+    price: str
+    time_in_force: str
+    filled: str
+    status: str
+    fills: list[OrderFillView]
+    expires_at_ms: int | None = None
+    reason: str | None = None
+
+
+class BookLevel(_View):
+    price: str
+    quantity: str
+
+
+class BookView(_View):
+    symbol: str
+    bids: list[BookLevel]
+    asks: list[BookLevel]
+
+
+class TradeView(_View):
+    seq: int
+    trade: str
+    price: str
+    quantity: str
+    taker_side: str
+
+
+class TradesPage(_View):
+    symbol: str
+    trades: list[TradeView]
+    next: int | None
