@@ -85,6 +85,16 @@ class Stack:
         return f"Stack({self.server!r}, {self.endpoint!r})"
 
 
+# The live suite trades with fees, so conservation is proven with the fee
+# account in it, and lists the fault-injecting venue's symbol.
+ENDPOINT_ENV = {
+    "LEDGER_FAULTY_VENUE": "1",
+    "LEDGER_MAKER_FEE_BPS": "10",
+    "LEDGER_TAKER_FEE_BPS": "20",
+    "LEDGER_FEE_ACCOUNT": "fees",
+}
+
+
 def check_app_importable(app: str) -> None:
     """Imports `module:attribute` here, so a broken app fails with its own
     traceback instead of as a child process that exits."""
@@ -132,6 +142,7 @@ def start_stack(
             port=endpoint_port,
             log_path=workdir / "endpoint.log",
             cwd=paths.project_root(),  # so `tests.*` apps import in the child
+            extra_env=ENDPOINT_ENV,
         )
         try:
             server.start(timeout_s)
