@@ -4,30 +4,47 @@ import httpx
 import pytest
 
 from actors.account import account
+from actors.book import order_book
+from actors.order import order
+from actors.trade import trade
+from actors.transfer import transfer
+from actors.venues import faulty_venue
 from tests.integration.helpers import snapshot
 
 pytestmark = pytest.mark.live
 
+# Every ingress-private handler, with a body it would accept from a saga.
 INTERNAL = {
-    "debit": {"op": "x:debit", "asset": "USD", "amount_minor": 100, "ref": "x"},
-    "credit": {"op": "x:credit", "asset": "USD", "amount_minor": 100, "ref": "x"},
-    "refund": {"op": "x:refund", "compensates": "x:debit"},
-    "reserve": {"op": "x:reserve", "hold": "h", "asset": "USD", "amount_minor": 100},
-    "release": {"op": "x:release", "hold": "h"},
-    "capture": {"op": "x:capture", "hold": "h", "amount_minor": 100},
+    ("Account", "debit"): {"op": "x:debit", "asset": "USD", "amount_minor": 100, "ref": "x"},
+    ("Account", "credit"): {"op": "x:credit", "asset": "USD", "amount_minor": 100, "ref": "x"},
+    ("Account", "receive"): {"op": "x:receive", "asset": "USD", "amount_minor": 100, "ref": "x"},
+    ("Account", "refund"): {"op": "x:refund", "compensates": "x:debit"},
+    ("Account", "reserve"): {"op": "x:reserve", "hold": "h", "asset": "USD", "amount_minor": 100},
+    ("Account", "release"): {"op": "x:release", "hold": "h"},
+    ("Account", "capture"): {"op": "x:capture", "hold": "h", "amount_minor": 100},
+    ("Order", "maker_fill"): {"trade": "t", "price_minor": 1, "quantity_minor": 1},
+    ("Order", "expire"): {},
+    ("OrderBook", "submit"): {"order": "o", "account": "a", "side": "BUY", "quantity_minor": 1,
+                              "price_minor": 1, "may_rest": True},
+    ("OrderBook", "cancel"): {"order": "o", "side": "BUY", "price_minor": 1},
+    ("Trade", "settle"): {},
+    ("FaultyVenue", "submit"): {},
+    ("FaultyVenue", "cancel"): {},
 }
 
 
 def test_every_internal_handler_is_listed_here():
-    private = {name for name, h in account.handlers.items() if h.ingress_private}
+    services = (account, transfer, order, order_book, trade, faulty_venue)
+    private = {(s.name, name) for s in services for name, h in s.handlers.items() if h.ingress_private}
     assert private == set(INTERNAL)
 
 
-@pytest.mark.parametrize("handler", sorted(INTERNAL))
-def test_internal_handler_is_refused_at_the_ingress(stack, client, funded, handler):
+@pytest.mark.parametrize("service,handler", sorted(INTERNAL))
+def test_internal_handler_is_refused_at_the_ingress(stack, client, funded, service, handler):
     before = snapshot(client, funded)
-    response = httpx.post(f"{stack.ingress_url}/Account/{funded}/{handler}",
-                          json=INTERNAL[handler], timeout=30)
+    key = funded if service == "Account" else "BTC-USD" if service == "OrderBook" else "some-key"
+    response = httpx.post(f"{stack.ingress_url}/{service}/{key}/{handler}",
+                          json=INTERNAL[(service, handler)], timeout=30)
     assert 400 <= response.status_code < 500
     assert "not public" in response.json()["message"]
     assert snapshot(client, funded) == before
