@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import restate
 
-from actors.shell import handler, now_ms
+from actors.shell import all_of, handler, now_ms
 from ledger import account as acct
 from ledger import history, money
 from ledger.account import Account, Change
@@ -112,10 +112,10 @@ async def balance(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> di
 async def history_page(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
     req = parse_body(HistoryBody, body)
     seqs, next_cursor = history.page((await _load_open(ctx, key)).history_count, req.limit, req.before)
-    records = await restate.gather(*(ctx.get(history.state_key(s)) for s in seqs))
+    records = await all_of(*(ctx.get(history.state_key(s)) for s in seqs))
     return {
         "account": key,
-        "entries": [history.view(await r) for r in records],
+        "entries": [history.view(r) for r in records],
         "next": next_cursor,
     }
 

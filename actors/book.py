@@ -12,7 +12,7 @@ from __future__ import annotations
 import restate
 
 from actors import config
-from actors.shell import handler
+from actors.shell import all_of, handler
 from ledger import book as pure
 from ledger import history
 from ledger.book import Resting, Slice
@@ -94,13 +94,13 @@ async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
 async def book_view(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
     depth = parse_body(BookBody, body).depth or DEFAULT_DEPTH
     sym = _symbol(key)
-    bids, asks = await restate.gather(ctx.get(_index_key(Side.BUY)), ctx.get(_index_key(Side.SELL)))
-    sides = {Side.BUY: ((await bids) or [])[:depth], Side.SELL: ((await asks) or [])[:depth]}
+    bids, asks = await all_of(ctx.get(_index_key(Side.BUY)), ctx.get(_index_key(Side.SELL)))
+    sides = {Side.BUY: (bids or [])[:depth], Side.SELL: (asks or [])[:depth]}
     keys = [(side, p) for side, prices in sides.items() for p in prices]
-    levels = await restate.gather(*(ctx.get(_level_key(s, p)) for s, p in keys))
+    levels = await all_of(*(ctx.get(_level_key(s, p)) for s, p in keys))
     totals = {}
     for (side, price), level in zip(keys, levels):
-        totals[(side, price)] = sum(Resting.from_record(r).remaining_minor for r in (await level) or [])
+        totals[(side, price)] = sum(Resting.from_record(r).remaining_minor for r in level or [])
     view = {
         name: [{"price": format_amount(p, sym.quote), "quantity": format_amount(totals[(side, p)], sym.base)}
                for p in sides[side]]
@@ -116,10 +116,10 @@ async def trades(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dic
     sym = _symbol(key)
     meta = await ctx.get(META) or {"trades": 0}
     seqs, next_cursor = history.page(meta["trades"], req.limit, req.before)
-    records = await restate.gather(*(ctx.get(_trade_key(s)) for s in seqs))
+    records = await all_of(*(ctx.get(_trade_key(s)) for s in seqs))
     entries = []
     for seq, rec in zip(seqs, records):
-        fill = pure.Fill.from_record(await rec)
+        fill = pure.Fill.from_record(rec)
         entries.append({
             "seq": seq,
             "trade": fill.trade_id,
@@ -131,16 +131,15 @@ async def trades(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dic
 
 
 async def _load(ctx, sym) -> Slice:
-    meta, bids, asks = await restate.gather(
-        ctx.get(META), ctx.get(_index_key(Side.BUY)), ctx.get(_index_key(Side.SELL)))
-    meta = (await meta) or {"trades": 0}
-    return Slice(sym, list((await bids) or []), list((await asks) or []), {}, meta["trades"])
+    meta, bids, asks = await all_of(ctx.get(META), ctx.get(_index_key(Side.BUY)), ctx.get(_index_key(Side.SELL)))
+    meta = meta or {"trades": 0}
+    return Slice(sym, list(bids or []), list(asks or []), {}, meta["trades"])
 
 
 async def _load_levels(ctx, book: Slice, wanted: list[tuple[Side, int]]) -> None:
-    found = await restate.gather(*(ctx.get(_level_key(s, p)) for s, p in wanted))
+    found = await all_of(*(ctx.get(_level_key(s, p)) for s, p in wanted))
     for (side, price), level in zip(wanted, found):
-        book.levels[(side, price)] = [Resting.from_record(r) for r in (await level) or []]
+        book.levels[(side, price)] = [Resting.from_record(r) for r in level or []]
     pure.check_slice(book)
 
 

@@ -16,7 +16,7 @@ import restate
 from actors import account as account_obj
 from actors import config
 from actors.saga import Saga
-from actors.shell import call, handler, now_ms, send
+from actors.shell import all_of, call, handler, now_ms, send
 from actors.trade import settle
 from actors.venues import VenueTimeout, submit_with_timeout, venue_for
 from ledger import money
@@ -103,7 +103,7 @@ async def _place(ctx, o: Order) -> Order:
         await call(ctx, account_obj.reserve, o.account, ReserveBody(
             op=reserve_op, hold=o.order_id, asset=asset, amount_minor=held_minor))
     except restate.TerminalError as err:
-        return lifecycle.rejected(o, err.message)
+        return lifecycle.rejected(o, err.message, 404 if err.status_code == 404 else 409)
     saga.on_rollback("cancel at venue", lambda: venue.cancel(ctx, o))
     try:
         outcome = await submit_with_timeout(ctx, venue, o, may_rest=o.tif is not TimeInForce.IOC)
@@ -112,7 +112,7 @@ async def _place(ctx, o: Order) -> Order:
         refused = await saga.rollback()
         return lifecycle.rejected(o, "; ".join((reason, *refused)))
     fills = [Fill.from_record(f) for f in outcome["fills"]]
-    await restate.gather(*(
+    await all_of(*(
         call(ctx, settle, f.trade_id, SettleBody(**f.to_record())) for f in fills
     ))
     if outcome["release_minor"]:
@@ -165,5 +165,6 @@ async def _require(ctx, key: str) -> Order:
 def _answer(o: Order) -> dict:
     assert o.status is not Status.PENDING, o
     if o.status is Status.REJECTED:
-        raise Refused(f"order {o.order_id} REJECTED: {o.reason}")
+        refusal = NotFound if o.refusal_status == 404 else Refused
+        raise refusal(f"order {o.order_id} REJECTED: {o.reason}")
     return o.view()

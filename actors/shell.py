@@ -53,6 +53,16 @@ def call(ctx: restate.Context, target: Callable, key: str, body: _Body):
     return ctx.object_call(target, key=key, arg=body.model_dump_json().encode())
 
 
+async def all_of(*futures) -> list:
+    """Await many durable futures together and answer their values.
+
+    restate.gather only waits: it never raises a call's failure, so a
+    refused step would pass unseen. Every result is taken here, so the first
+    failure raises like a single await would."""
+    done = await restate.gather(*futures)
+    return [await f for f in done]
+
+
 def send(ctx: restate.Context, target: Callable, key: str, body: _Body, delay=None) -> None:
     """A one-way, durable send: the sender never waits, so no call cycle."""
     ctx.object_send(target, key=key, arg=body.model_dump_json().encode(), send_delay=delay)

@@ -14,7 +14,7 @@ import restate
 
 from actors import account as account_obj
 from actors import config
-from actors.shell import call, handler, send
+from actors.shell import all_of, call, handler, send
 from ledger.book import Fill
 from ledger.models import CaptureBody, MakerFillBody, MoveBody, OpenBody, ReleaseBody, SettleBody, parse_body
 from ledger.operations import op_id
@@ -40,7 +40,7 @@ async def settle(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     if fill.quote_minor:
         captures.append(call(ctx, account_obj.capture, fill.buyer, CaptureBody(
             op=step("buyer-capture"), hold=fill.buyer_order, amount_minor=fill.quote_minor)))
-    await restate.gather(*captures)
+    await all_of(*captures)
     legs = [
         (fill.seller, sym.quote.code, fill.quote_minor - fill.seller_fee_minor, "seller-receive"),
         (fill.buyer, sym.base.code, fill.quantity_minor - fill.buyer_fee_minor, "buyer-receive"),
@@ -49,7 +49,7 @@ async def settle(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     ]
     if fill.seller_fee_minor or fill.buyer_fee_minor:
         await call(ctx, account_obj.open_account, config.FEE_ACCOUNT, OpenBody(owner="trading fees"))
-    await restate.gather(*(
+    await all_of(*(
         call(ctx, account_obj.receive, who, MoveBody(op=step(name), asset=asset, amount_minor=amount, ref=key))
         for who, asset, amount, name in legs if amount > 0
     ))

@@ -166,15 +166,19 @@ def credit(account: Account, asset: Asset, amount_minor: int, ref: str) -> Chang
 
 
 def refund(account: Account, asset: Asset, amount_minor: int, ref: str) -> Change:
-    """Give back what a saga debited. A frozen account still takes it back:
-    refusing would strand the money of a transfer that did not happen."""
-    return _add_available(account, asset, amount_minor, Kind.REFUND, ref, refuse_if_frozen=False)
+    """Give back what a saga debited. Never refused, not even on a frozen
+    account or past the inflow cap: refusing would strand the money of a
+    transfer that did not happen."""
+    return _add_available(account, asset, amount_minor, Kind.REFUND, ref, refuse_if_frozen=False,
+                          capped=False)
 
 
 def receive(account: Account, asset: Asset, amount_minor: int, ref: str) -> Change:
-    """What a trade pays an account. A frozen account still receives it: the
-    order was placed, and the trade made, before the freeze."""
-    return _add_available(account, asset, amount_minor, Kind.RECEIVE, ref, refuse_if_frozen=False)
+    """What a trade pays an account. Never refused, not even on a frozen
+    account or past the inflow cap: the trade was made before, and its other
+    leg has already left the counterparty's hold."""
+    return _add_available(account, asset, amount_minor, Kind.RECEIVE, ref, refuse_if_frozen=False,
+                          capped=False)
 
 
 # --- holds -------------------------------------------------------------------
@@ -243,13 +247,15 @@ def capture(account: Account, hold_id: str, amount_minor: int) -> Change:
 
 def _add_available(
     account: Account, asset: Asset, amount_minor: int, kind: Kind, ref: str | None,
-    refuse_if_frozen: bool,
+    refuse_if_frozen: bool, capped: bool = True,
 ) -> Change:
     _require_positive(amount_minor)
     if refuse_if_frozen:
         _refuse_if_frozen(account)
     before = account.balance(asset.code)
-    if before.total_minor + amount_minor > MAX_MINOR:
+    # The cap is on what enters the ledger (deposits, transfer credits);
+    # what a saga must give back or pay out is never refused.
+    if capped and before.total_minor + amount_minor > MAX_MINOR:
         raise Refused(
             f"{kind.value} would take account {account.account_id} past the largest "
             f"{asset.code} balance the ledger holds"

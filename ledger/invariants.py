@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from ledger.money import ASSETS, MAX_MINOR
+from ledger.money import ASSETS
 
 if TYPE_CHECKING:
     from ledger.account import Account
@@ -45,7 +45,6 @@ def check_balance(account_id: str, code: str, available_minor: int, reserved_min
             f"{account_id}: {name} {code} is not an integer: {value!r}",
         )
         _require(value >= 0, f"{account_id}: negative {name} {code}: {value}")
-    _require(available_minor + reserved_minor <= MAX_MINOR, f"{account_id}: {code} over limit")
 
 
 def totals_by_asset(balances: Iterable[Mapping[str, tuple[int, int]]]) -> dict[str, int]:

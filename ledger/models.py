@@ -193,5 +193,5 @@ def _describe(err: ValidationError) -> str:
         elif kind == "string_pattern_mismatch":
             problems.append(f"{where}: not a valid id (1 to 64 of A-Z a-z 0-9 . _ -)")
         else:
-            problems.append(f"{where}: {e['msg']}")
+            problems.append(f"{where}: {e['msg'].replace('Input should be', 'must be')}")
     return "; ".join(problems)

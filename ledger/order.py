@@ -59,6 +59,9 @@ class Order:
     status: Status = Status.PENDING
     fills: tuple[OrderFill, ...] = ()
     reason: str | None = None
+    # A REJECTED order answers with the status of what refused it, again on
+    # every resubmission: 404 for an account never opened, else 409.
+    refusal_status: int | None = None
 
     @property
     def filled_minor(self) -> int:
@@ -131,9 +134,10 @@ def resubmitted(first: Order, again: Order) -> Order:
     return first
 
 
-def rejected(order: Order, reason: str) -> Order:
+def rejected(order: Order, reason: str, refusal_status: int = 409) -> Order:
     _require(order, {Status.PENDING})
-    return replace(order, status=Status.REJECTED, reason=reason)
+    assert refusal_status in (404, 409), refusal_status
+    return replace(order, status=Status.REJECTED, reason=reason, refusal_status=refusal_status)
 
 
 def placed(order: Order, taker_fills: tuple[OrderFill, ...], rested: bool, cancel_reason: str | None) -> Order:
@@ -184,6 +188,7 @@ def check_order(order: Order) -> None:
     elif order.status is Status.CANCELLED:
         # the book took the rest off, so the fills can never add up to all
         ok = ok and filled < order.quantity_minor
+    ok = ok and (order.refusal_status is not None) == (order.status is Status.REJECTED)
     if not ok or len({f.trade_id for f in order.fills}) != len(order.fills):
         raise InvariantViolation(f"order {order.order_id}: status {order.status.value} "
                                  f"disagrees with fills {order.fills}")
