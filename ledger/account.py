@@ -191,7 +191,7 @@ def reserve(account: Account, hold_id: str, asset: Asset, amount_minor: int) -> 
         raise Refused(f"hold {hold_id} already exists on account {account.account_id}")
     if len(account.holds) >= MAX_LIVE_HOLDS:
         raise Refused(
-            f"account {account.account_id} has {len(account.holds)} live holds, "
+            f"account {account.account_id} has {len(account.holds)} open orders (live holds), "
             f"the most it may have"
         )
     before = account.balance(asset.code)
