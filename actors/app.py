@@ -9,4 +9,7 @@ from actors.trade import trade
 from actors.transfer import transfer
 from actors.venues import faulty_venue
 
-app = restate.app([account, transfer, order, order_book, trade, faulty_venue])
+# Named, so the endpoint can build the same app with request-identity keys.
+SERVICES = [account, transfer, order, order_book, trade, faulty_venue]
+
+app = restate.app(SERVICES)

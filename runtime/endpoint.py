@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from runtime.process import ManagedProcess, http_url, port_accepts, start_until_ready
+from runtime.signing import ENDPOINT_KEYS_ENV
 
 DEFAULT_APP = "actors.app:app"
 
@@ -20,14 +21,21 @@ def _hypercorn_argv(app: str, host: str, port: int) -> list[str]:
 
 
 # The ASGI servers an endpoint can run on, by name: each builds the command
-# line serving `app` on host:port over plain-text HTTP/2. Benchmarks add more.
+# line serving `app` on host:port over plain-text HTTP/2. Benchmarks add more;
+# each must load the app through `runtime.endpoint_main.load_app`, which
+# honours the identity keys (ENDPOINT_KEYS_ENV), or signing is silently off.
 SERVERS: dict[str, Callable[[str, str, int], list[str]]] = {
     "hypercorn": _hypercorn_argv,
 }
 
 
 class Endpoint:
-    """The ASGI app `app` ("module:attribute") served on host:port."""
+    """The ASGI app `app` ("module:attribute") served on host:port.
+
+    With `identity_keys` (restate's `publickeyv1_...` strings) the endpoint
+    answers only requests signed by one of those keys (401 otherwise);
+    without, it accepts unsigned requests.
+    """
 
     def __init__(
         self,
@@ -39,6 +47,7 @@ class Endpoint:
         log_path: Path | str | None = None,
         cwd: Path | str | None = None,
         extra_env: Mapping[str, str] | None = None,
+        identity_keys: Sequence[str] | None = None,
     ) -> None:
         if server not in SERVERS:
             raise ValueError(f"unknown ASGI server {server!r}; known: {', '.join(sorted(SERVERS))}")
@@ -46,7 +55,13 @@ class Endpoint:
         self.host = host
         self.port = port
         self.server = server
+        self.identity_keys = list(identity_keys or [])
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+        # Only what we were given: a key list inherited from the environment
+        # must not turn verification on (or off) behind the caller's back.
+        env.pop(ENDPOINT_KEYS_ENV, None)
+        if self.identity_keys:
+            env[ENDPOINT_KEYS_ENV] = ",".join(self.identity_keys)
         self._process = ManagedProcess(
             f"endpoint {app} ({server})",
             SERVERS[server](app, host, port),
@@ -71,6 +86,11 @@ class Endpoint:
     def returncode(self) -> int | None:
         """None while running; negative for a signal (-9 after a kill)."""
         return self._process.returncode
+
+    @property
+    def signed(self) -> bool:
+        """Whether the endpoint refuses unsigned requests."""
+        return bool(self.identity_keys)
 
     @property
     def log_path(self) -> Path | None:

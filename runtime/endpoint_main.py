@@ -3,6 +3,10 @@
     python -m runtime.endpoint_main --app actors.app:app --host 127.0.0.1 --port 9080
 
 `Endpoint` runs this in a child process; SIGTERM or SIGINT shut it down gracefully.
+
+When LEDGER_IDENTITY_KEYS lists restate public keys (`publickeyv1_...`), the
+app is built again from the same services with those `identity_keys`, so it
+answers 401 to any request restate-server did not sign (see runtime/signing.py).
 """
 
 from __future__ import annotations
@@ -13,11 +17,15 @@ import importlib
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
+import restate
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+
+from runtime.signing import ENDPOINT_KEYS_ENV, parse_keys
 
 try:
     from restate.server import install_shutdown_hook
@@ -32,8 +40,12 @@ _UNLIMITED = 2**31 - 1
 DEFAULT_GRACEFUL_TIMEOUT_S = 3.0
 
 
-def load_app(spec: str) -> Any:
-    """Imports `module.path:attribute`, as hypercorn and uvicorn name an app."""
+def load_app(spec: str, identity_keys: Sequence[str] = ()) -> Any:
+    """Imports `module.path:attribute`, as hypercorn and uvicorn name an app.
+
+    With `identity_keys`, answers a new restate app serving the same services
+    that verifies every request against those keys.
+    """
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise SystemExit(f"--app must look like package.module:attribute, got {spec!r}")
@@ -42,9 +54,40 @@ def load_app(spec: str) -> Any:
         sys.path.insert(0, os.getcwd())
     module = importlib.import_module(module_name)
     try:
-        return getattr(module, attribute)
+        app = getattr(module, attribute)
     except AttributeError:
         raise SystemExit(f"module {module_name!r} has no attribute {attribute!r}") from None
+    if not identity_keys:
+        return app
+    return restate.app(services_of(module), identity_keys=list(identity_keys))
+
+
+_SERVICE_TYPES = (restate.Service, restate.VirtualObject, restate.Workflow)
+
+
+def services_of(module: ModuleType) -> list[Any]:
+    """The restate services an app module serves: its `SERVICES` list when it
+    has one, else every service, object and workflow bound to a top-level
+    name of the module (what an app module imports to pass to restate.app)."""
+    declared = getattr(module, "SERVICES", None)
+    if declared is not None:
+        services = list(declared)
+    else:
+        services = []
+        for value in vars(module).values():
+            if isinstance(value, _SERVICE_TYPES) and all(value is not s for s in services):
+                services.append(value)
+    if not services or not all(isinstance(service, _SERVICE_TYPES) for service in services):
+        raise SystemExit(
+            f"cannot serve {module.__name__} with request signing: it must define "
+            "SERVICES, a list of its restate services, or bind them to top-level names"
+        )
+    return services
+
+
+def identity_keys_from_env() -> list[str]:
+    """The public keys the endpoint accepts, from LEDGER_IDENTITY_KEYS."""
+    return parse_keys(os.environ.get(ENDPOINT_KEYS_ENV))
 
 
 def build_config(host: str, port: int, graceful_timeout_s: float) -> Config:
@@ -85,7 +128,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=9080)
     parser.add_argument("--graceful-timeout-s", type=float, default=DEFAULT_GRACEFUL_TIMEOUT_S)
     args = parser.parse_args(argv)
-    app = load_app(args.app)
+    keys = identity_keys_from_env()
+    app = load_app(args.app, keys)
+    # Public keys only: safe to log, and the first thing to check when
+    # restate's calls are refused with 401.
+    if keys:
+        print(f"request signing on: accepting requests signed by {', '.join(keys)}", flush=True)
+    else:
+        print("request signing off: accepting unsigned requests", flush=True)
     asyncio.run(_serve(app, build_config(args.host, args.port, args.graceful_timeout_s)))
 
 

@@ -10,6 +10,7 @@ import httpx
 
 from runtime import paths
 from runtime.process import ManagedProcess, http_url, start_until_ready
+from runtime.signing import SERVER_KEY_ENV
 
 DEFAULT_NODE_NAME = "ledger-1"
 _HEALTH_TIMEOUT_S = 1.0
@@ -20,6 +21,10 @@ class RestateServer:
 
     The same base dir, node name and ports may be started again after a stop
     or a kill: restate recovers its journal, state and deployments from there.
+
+    With `request_identity_key` (the path of an ed25519 private key in PEM)
+    the server signs every request it sends to deployments; the key's path
+    goes into the server's environment, its content stays in the file.
     """
 
     def __init__(
@@ -35,6 +40,7 @@ class RestateServer:
         extra_env: Mapping[str, str] | None = None,
         log_path: Path | str | None = None,
         binary: Path | str | None = None,
+        request_identity_key: Path | str | None = None,
     ) -> None:
         self.base_dir = Path(base_dir).resolve()
         self.node_name = node_name
@@ -44,6 +50,9 @@ class RestateServer:
         self.partitions = partitions
         self.host = host
         self.extra_env = dict(extra_env or {})
+        self.request_identity_key = (
+            Path(request_identity_key).resolve() if request_identity_key else None
+        )
         self.log_path = Path(log_path) if log_path else self.base_dir / f"{node_name}.log"
         self.binary = Path(binary) if binary else paths.restate_server_bin()
         self._process = ManagedProcess(
@@ -74,6 +83,10 @@ class RestateServer:
         }
 
     @property
+    def signs_requests(self) -> bool:
+        return self.request_identity_key is not None
+
+    @property
     def pid(self) -> int | None:
         return self._process.pid
 
@@ -101,6 +114,11 @@ class RestateServer:
             "RESTATE_DEFAULT_NUM_PARTITIONS": str(self.partitions),
             "RESTATE_LOG_FORMAT": "json",
         }
+        # Signing is on exactly when we were given a key, whatever the
+        # environment we inherited says.
+        env.pop(SERVER_KEY_ENV, None)
+        if self.request_identity_key is not None:
+            env[SERVER_KEY_ENV] = str(self.request_identity_key)
         env.update(self.extra_env)
         return env
 

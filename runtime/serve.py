@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from runtime import paths
+from runtime import paths, signing
 from runtime.endpoint import DEFAULT_APP, Endpoint
 from runtime.process import StartupError, busy_ports, stop_all
 from runtime.registration import RegistrationError, register_and_wait
@@ -44,13 +44,25 @@ def _option(role: str) -> str:
     return f"--{role}-port"
 
 
-def _banner(server: RestateServer, endpoint: Endpoint, data_dir: Path) -> str:
+def _banner(
+    server: RestateServer,
+    endpoint: Endpoint,
+    data_dir: Path,
+    identity: signing.RequestIdentity | None,
+) -> str:
+    # The key's path and public half only: the private key stays in its file.
+    signed = (
+        f"on, key {identity.private_key_path} ({identity.public_key})"
+        if identity is not None
+        else "OFF (--no-signing): the endpoint accepts unsigned requests"
+    )
     return "\n".join(
         [
             "restate-ledger is serving; Ctrl-C stops it.",
             f"  ingress:  {server.ingress_url}",
             f"  admin/UI: {server.admin_url}",
             f"  endpoint: {endpoint.url} ({endpoint.app})",
+            f"  signing:  {signed}",
             f"  data:     {data_dir}",
             f"  logs:     {server.log_path}, {endpoint.log_path}",
             "Try:",
@@ -70,6 +82,7 @@ def _processes(
     host: str,
     partitions: int,
     app: str,
+    identity: signing.RequestIdentity | None,
 ) -> tuple[RestateServer, Endpoint]:
     # restate's base dir lives inside the data dir, so accounts survive restarts.
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,9 +95,14 @@ def _processes(
         host=host,
         log_path=data_dir / "logs" / "restate-server.log",
         binary=server_bin,
+        request_identity_key=identity.private_key_path if identity else None,
     )
     endpoint = Endpoint(
-        app, host=host, port=endpoint_port, log_path=data_dir / "logs" / "endpoint.log"
+        app,
+        host=host,
+        port=endpoint_port,
+        log_path=data_dir / "logs" / "endpoint.log",
+        identity_keys=[identity.public_key] if identity else None,
     )
     return server, endpoint
 
@@ -99,9 +117,13 @@ def serve(
     host: str = "127.0.0.1",
     partitions: int = 1,
     app: str = DEFAULT_APP,
+    signed: bool = True,
     out: TextIO = sys.stdout,
 ) -> int:
     """Serves until SIGINT, SIGTERM or SIGHUP, then stops everything it started.
+
+    `signed`: restate-server signs its requests with the data folder's key
+    (created on first start) and the endpoint refuses unsigned ones (401).
 
     Answers the exit status: 0 after a requested stop, 1 if a child died.
     Raises ServeError (or paths.SetupError) when it cannot start.
@@ -119,9 +141,6 @@ def serve(
             "endpoint": endpoint_port,
         },
     )
-    server, endpoint = _processes(
-        data_dir, server_bin, ingress_port, admin_port, node_port, endpoint_port, host, partitions, app
-    )
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -131,14 +150,36 @@ def serve(
         if not stopping:
             raise _StopRequested(signum)
 
+    # Installed before anything is created or started (the key's openssl
+    # included), so a stop at any moment unwinds through the cleanup below.
     previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS}
+    started: list[RestateServer | Endpoint] = []
     try:
+        try:
+            identity = signing.load_or_create(signing.keys_dir(data_dir)) if signed else None
+        except signing.SigningError as error:
+            raise ServeError(str(error)) from error
+        server, endpoint = _processes(
+            data_dir,
+            server_bin,
+            ingress_port,
+            admin_port,
+            node_port,
+            endpoint_port,
+            host,
+            partitions,
+            app,
+            identity,
+        )
+        # The server first: it stops sending invocations, so the endpoint
+        # is idle when asked to stop.
+        started += [server, endpoint]
         server.start(_START_TIMEOUT_S)
         endpoint.start(_START_TIMEOUT_S)
         register_and_wait(
             server.admin_url, server.ingress_url, endpoint.url, timeout_s=_START_TIMEOUT_S
         )
-        print(_banner(server, endpoint, data_dir), file=out, flush=True)
+        print(_banner(server, endpoint, data_dir, identity), file=out, flush=True)
         return _watch(server, endpoint, out)
     except _StopRequested:
         return 0
@@ -147,9 +188,7 @@ def serve(
     finally:
         stopping = True
         try:
-            # The server first: it stops sending invocations, so the endpoint
-            # is idle when asked to stop.
-            stop_all([server, endpoint], _STOP_TIMEOUT_S)
+            stop_all(started, _STOP_TIMEOUT_S)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -181,9 +220,21 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="kept across restarts (default <project>/.data)"
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address every port binds (default 127.0.0.1, this machine only; "
+        "see the README before exposing the ingress)",
+    )
     parser.add_argument(
         "--partitions", type=int, default=1, help="restate partitions, for a fresh data dir (default 1)"
+    )
+    parser.add_argument(
+        "--no-signing",
+        dest="signed",
+        action="store_false",
+        help="let the endpoint accept unsigned requests (default: restate-server signs "
+        "with a key kept in <data-dir>/keys, the endpoint refuses anything else)",
     )
     # Lets tests serve a stand-in app; not part of the user-facing interface.
     parser.add_argument("--app", default=DEFAULT_APP, help=argparse.SUPPRESS)
@@ -201,6 +252,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             host=args.host,
             partitions=args.partitions,
             app=args.app,
+            signed=args.signed,
         )
     except (ServeError, paths.SetupError) as error:
         print(f"ledger serve: {error}", file=sys.stderr)

@@ -7,7 +7,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from runtime import invocations
 from tests import harness
+
+# How long the teardown lets retries that follow a fault land before it calls
+# what is left stuck.
+_STUCK_SETTLE_S = 30.0
 
 _LIVE_FIXTURES = {"stack", "ingress"}
 
@@ -34,8 +39,27 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Stack]:
         pytest.fail(failure, pytrace=False)
     try:
         yield running
+        _assert_none_stuck(running)
     finally:
         harness.close_session_stack()
+
+
+def _assert_none_stuck(stack: harness.Stack) -> None:
+    """No invocation the suite started may be left paused, backing off or
+    failing (runtime/invocations.py says what counts as stuck)."""
+    if not stack.server.running:
+        # A test killed it and failed before restarting it; that test's
+        # failure is the report.
+        return
+    stuck = invocations.wait_until_none_stuck(stack.admin_url, settle_s=_STUCK_SETTLE_S)
+    if stuck:
+        pytest.fail(
+            f"{len(stuck)} invocation(s) left stuck after the suite's runs "
+            f"(waited {_STUCK_SETTLE_S:g}s for them to settle):\n"
+            f"{invocations.describe_all(stuck)}\n"
+            f"server log: {stack.server.log_path}; endpoint log: {stack.endpoint.log_path}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -8,12 +8,18 @@ restart either process on the same ports and data.
 from __future__ import annotations
 
 import importlib
+import os
+import selectors
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
 
-from runtime import paths
+from runtime import paths, signing
 from runtime.endpoint import DEFAULT_APP, Endpoint
 from runtime.process import PortInUseError, free_port, stop_all
 from runtime.registration import register_and_wait
@@ -32,12 +38,23 @@ class AppImportError(RuntimeError):
 
 
 class Stack:
-    """A running restate-server and endpoint; the endpoint is registered."""
+    """A running restate-server and endpoint; the endpoint is registered.
 
-    def __init__(self, server: RestateServer, endpoint: Endpoint, deployment: dict[str, Any]):
+    `identity` is the key pair the server signs with and the endpoint
+    verifies with, or None when the stack runs unsigned.
+    """
+
+    def __init__(
+        self,
+        server: RestateServer,
+        endpoint: Endpoint,
+        deployment: dict[str, Any],
+        identity: signing.RequestIdentity | None = None,
+    ):
         self.server = server
         self.endpoint = endpoint
         self.deployment = deployment
+        self.identity = identity
 
     @property
     def ingress_url(self) -> str:
@@ -118,12 +135,23 @@ def distinct_free_ports(count: int) -> list[int]:
 
 
 def start_stack(
-    workdir: Path, app: str = DEFAULT_APP, *, partitions: int = 1, timeout_s: float = START_TIMEOUT_S
+    workdir: Path,
+    app: str = DEFAULT_APP,
+    *,
+    partitions: int = 1,
+    timeout_s: float = START_TIMEOUT_S,
+    signed: bool = True,
 ) -> Stack:
-    """Starts a server (data and logs under `workdir`) and an endpoint serving `app`, registers."""
+    """Starts a server (data and logs under `workdir`) and an endpoint serving `app`, registers.
+
+    Signed by default, as `ledger serve` runs: the server signs with a key
+    made in `workdir/keys` and the endpoint refuses unsigned requests, so
+    every live test also proves that signing works end to end.
+    """
     check_app_importable(app)
     workdir.mkdir(parents=True, exist_ok=True)
     binary = paths.restate_server_bin()
+    identity = signing.load_or_create(signing.keys_dir(workdir)) if signed else None
     for attempt in range(1, _PORT_ATTEMPTS + 1):
         ingress_port, admin_port, node_port, endpoint_port = distinct_free_ports(4)
         server = RestateServer(
@@ -135,6 +163,7 @@ def start_stack(
             host=HOST,
             log_path=workdir / "restate-server.log",
             binary=binary,
+            request_identity_key=identity.private_key_path if identity else None,
         )
         endpoint = Endpoint(
             app,
@@ -143,6 +172,7 @@ def start_stack(
             log_path=workdir / "endpoint.log",
             cwd=paths.project_root(),  # so `tests.*` apps import in the child
             extra_env=ENDPOINT_ENV,
+            identity_keys=[identity.public_key] if identity else None,
         )
         try:
             server.start(timeout_s)
@@ -160,7 +190,7 @@ def start_stack(
         except BaseException:
             stop_all([server, endpoint], STOP_TIMEOUT_S)
             raise
-        return Stack(server, endpoint, deployment)
+        return Stack(server, endpoint, deployment, identity)
     raise AssertionError("unreachable")
 
 
@@ -182,3 +212,151 @@ def close_session_stack() -> None:
     if _session_stack is not None:
         stack, _session_stack = _session_stack, None
         stack.close()
+
+
+# --- `ledger serve` in a subprocess, for the end-to-end serve tests ---
+
+
+class ServeProcess:
+    """`ledger serve` run as a user runs it, on free ports, its output captured.
+
+    `start` answers once the banner is printed (registered and callable);
+    `stop` sends a signal and waits; `kill` (SIGKILL) is the cleanup of last
+    resort, after which the children die by their parent-death signal.
+    `ports` (ingress, admin, endpoint, node) lets a second run reuse the
+    first one's: a restate node keeps its address in its data.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        app: str | None = None,
+        args: tuple[str, ...] = (),
+        ports: tuple[int, int, int, int] | None = None,
+    ):
+        self.data_dir = data_dir
+        self.app = app
+        self.args = args
+        self.ports = ports or tuple(distinct_free_ports(4))
+        self.ingress_port, self.admin_port, self.endpoint_port, self.node_port = self.ports
+        self.output = ""
+        self._popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def ingress_url(self) -> str:
+        return f"http://{HOST}:{self.ingress_port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://{HOST}:{self.admin_port}"
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{HOST}:{self.endpoint_port}"
+
+    @property
+    def pid(self) -> int:
+        assert self._popen is not None, "not started"
+        return self._popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll() if self._popen is not None else None
+
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> str:
+        """Starts serve; answers its output up to and including the banner."""
+        self.spawn()
+        try:
+            self.read_until("Try:", timeout_s)
+        except BaseException:
+            self.kill()
+            raise
+        return self.output
+
+    def spawn(self) -> None:
+        """Starts serve without waiting for it to be ready."""
+        ledger = Path(sys.executable).with_name("ledger")
+        argv = [
+            str(ledger), "serve",
+            "--data-dir", str(self.data_dir),
+            "--ingress-port", str(self.ingress_port),
+            "--admin-port", str(self.admin_port),
+            "--endpoint-port", str(self.endpoint_port),
+            "--node-port", str(self.node_port),
+            *(("--app", self.app) if self.app else ()),
+            *self.args,
+        ]  # fmt: skip
+        self._popen = subprocess.Popen(
+            argv,
+            cwd=paths.project_root(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+    def read_until(self, marker: str, timeout_s: float) -> str:
+        """Reads serve's output until it holds `marker`. Raw reads: a buffered
+        reader could hold the marker while select() waits."""
+        assert self._popen is not None and self._popen.stdout is not None
+        fd = self._popen.stdout.fileno()
+        deadline = time.monotonic() + timeout_s
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while marker not in self.output:
+                remaining_s = deadline - time.monotonic()
+                if remaining_s <= 0 or not selector.select(timeout=remaining_s):
+                    break
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break  # serve closed its output: it exited
+                self.output += chunk.decode(errors="replace")
+        if marker not in self.output:
+            raise AssertionError(
+                f"`ledger serve` printed no {marker!r} within {timeout_s:.0f}s "
+                f"(exit status {self.returncode}); output so far:\n{self.output}"
+            )
+        return self.output
+
+    def children(self) -> list[int]:
+        """The processes serve started (restate-server and the endpoint)."""
+        return children(self.pid)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> int:
+        """Sends `sig` and waits for serve to exit; answers its exit status
+        and collects the rest of its output."""
+        assert self._popen is not None, "not started"
+        if self._popen.poll() is None:
+            self._popen.send_signal(sig)
+        status = self._popen.wait(timeout=timeout_s)
+        assert self._popen.stdout is not None
+        self.output += self._popen.stdout.read().decode(errors="replace")
+        self._popen.stdout.close()
+        return status
+
+    def kill(self) -> None:
+        if self._popen is not None and self._popen.poll() is None:
+            self._popen.kill()  # its children die with it (parent-death signal)
+            self._popen.wait()
+        if self._popen is not None and self._popen.stdout is not None:
+            self._popen.stdout.close()
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (any of its threads may have spawned them)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, exited but not reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
