@@ -8,7 +8,7 @@ RESTATE_VERSION := 1.7.12
 STAMP_VENV := $(VENV)/.installed
 STAMP_TOOLS := $(TOOLS)/.installed-$(RESTATE_VERSION)
 
-.PHONY: setup serve test clean
+.PHONY: setup serve test campaign clean
 
 setup: $(STAMP_VENV) $(STAMP_TOOLS)
 
@@ -31,6 +31,11 @@ serve: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# A long fault campaign (README "Fault campaign"); override with CAMPAIGN_ARGS="...".
+CAMPAIGN_ARGS ?= --duration-s 600 --faults mixed --out campaign-results.json
+campaign: setup
+	$(VENV)/bin/python -m campaign $(CAMPAIGN_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .hypothesis

@@ -51,9 +51,10 @@ _PORT_ATTEMPTS = 3
 
 class ClusterNode(RestateServer):
     """One node of the cluster: a RestateServer with the cluster's settings in
-    its environment, which can also be spawned without waiting (a node that is
-    not node 1 answers no health check until the cluster is provisioned, so
-    the nodes must all be up before any of them is healthy)."""
+    its environment (`extra_env`), which can also be spawned without waiting
+    for health: nodes 2 and 3 answer no health check until node 1 has
+    provisioned the cluster and they have joined it, so the cluster spawns all
+    three first and then waits on them together."""
 
     def __init__(self, index: int, base_dir: Path, **kwargs) -> None:
         super().__init__(base_dir, **kwargs)
@@ -114,8 +115,11 @@ class Cluster:
         host: str = "127.0.0.1",
         ports: Sequence[tuple[int, int, int]] | None = None,
         binary: Path | str | None = None,
+        request_identity_key: Path | str | None = None,
     ) -> None:
-        """`ports`, one (ingress, admin, node) triple per node; free ones by default."""
+        """`ports`, one (ingress, admin, node) triple per node; free ones by
+        default. With `request_identity_key` (an ed25519 private key in PEM,
+        see runtime.signing) every node signs its requests to deployments."""
         if nodes < replication:
             raise ValueError(f"{nodes} nodes cannot replicate to {replication}")
         self.workdir = Path(workdir).resolve()
@@ -124,6 +128,7 @@ class Cluster:
         self.partitions = partitions
         self.replication = replication
         self.binary = Path(binary) if binary else paths.restate_server_bin()
+        self.request_identity_key = request_identity_key
         triples = list(ports) if ports is not None else _free_triples(host, nodes)
         if len(triples) != nodes:
             raise ValueError(f"{nodes} nodes need {nodes} port triples, got {len(triples)}")
@@ -147,6 +152,7 @@ class Cluster:
                                       metadata_addresses=addresses, replication=self.replication),
                 log_path=self.workdir / f"{name}.log",
                 binary=self.binary,
+                request_identity_key=self.request_identity_key,
             ))
         return built
 

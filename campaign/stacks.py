@@ -1,0 +1,286 @@
+"""The campaign's throwaway stacks and the faults each can suffer.
+
+A stack is restate (one server, or a three-node cluster) plus our endpoint,
+registered, all on loopback ports chosen free, data and logs under one work
+folder. Each fault is a SIGKILL (`kill`) and a return on the same data and
+ports (`recover`), which blocks until the stack serves calls again: every
+restarted process healthy AND a real call through each ingress answered.
+
+Processes are spawned from the thread that calls `start`, `recover`, and
+must be that thread for the whole campaign (the kernel kills our children
+when the thread that spawned them ends, see runtime.process): the runner
+calls these from the main thread.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from campaign import expect
+from campaign.introspect import count_in_flight
+from runtime import paths, signing
+from runtime.cluster import Cluster, start_cluster
+from runtime.endpoint import DEFAULT_APP, Endpoint
+from runtime.process import PortInUseError, free_port, stop_all
+from runtime.registration import register_and_wait, wait_until_ok
+from runtime.restate_server import RestateServer
+
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 10.0
+READY_TIMEOUT_S = 120.0
+_PORT_ATTEMPTS = 3
+
+# The endpoint trades with fees, so conservation is proven with the fee
+# account in it; the audit reads the same figures from campaign.expect.
+ENDPOINT_ENV = {
+    "LEDGER_MAKER_FEE_BPS": str(expect.MAKER_BPS),
+    "LEDGER_TAKER_FEE_BPS": str(expect.TAKER_BPS),
+    "LEDGER_FEE_ACCOUNT": expect.FEE_ACCOUNT,
+}
+
+# A real invocation (the Account handler runs and answers 404 for an account
+# never opened): proves the ingress, a partition leader and the endpoint all
+# answer, which health alone does not.
+PROBE_PATH = "/Account/campaign-readiness-probe/balance"
+
+FAULT_ENDPOINT = "endpoint"
+FAULT_SERVER = "server"
+FAULT_NODE = "node"
+
+
+def _probe_answered(response: httpx.Response) -> bool:
+    # 404 from our handler; the ingress' own 404 for an unknown service says so.
+    return response.status_code == 404 and "service '" not in response.text
+
+
+def wait_serving(ingress_url: str, timeout_s: float = READY_TIMEOUT_S) -> None:
+    wait_until_ok(ingress_url, PROBE_PATH, json={}, timeout_s=timeout_s, ok=_probe_answered)
+
+
+def _distinct_free_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port(HOST)
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def _identity(workdir: Path) -> signing.RequestIdentity:
+    """The key pair restate signs with and the endpoint checks, as `serve`
+    runs: the endpoint answers unsigned requests 401."""
+    return signing.load_or_create(signing.keys_dir(workdir))
+
+
+def _endpoint(workdir: Path, port: int, app: str, identity: signing.RequestIdentity) -> Endpoint:
+    return Endpoint(
+        app,
+        host=HOST,
+        port=port,
+        log_path=workdir / "endpoint.log",
+        cwd=paths.project_root(),
+        extra_env=ENDPOINT_ENV,
+        identity_keys=[identity.public_key],
+    )
+
+
+class SingleNodeStack:
+    """One restate-server and our endpoint. Faults: `endpoint`, `server`."""
+
+    topology = "single"
+    fault_kinds = frozenset({FAULT_ENDPOINT, FAULT_SERVER})
+
+    def __init__(self, server: RestateServer, endpoint: Endpoint) -> None:
+        self.server = server
+        self.endpoint = endpoint
+
+    @classmethod
+    def start(cls, workdir: Path, *, partitions: int = 2, app: str = DEFAULT_APP,
+              timeout_s: float = START_TIMEOUT_S) -> SingleNodeStack:
+        workdir.mkdir(parents=True, exist_ok=True)
+        binary = paths.restate_server_bin()
+        identity = _identity(workdir)
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            ingress_port, admin_port, node_port, endpoint_port = _distinct_free_ports(4)
+            server = RestateServer(
+                workdir / "restate", ingress_port=ingress_port, admin_port=admin_port,
+                node_port=node_port, partitions=partitions, host=HOST,
+                log_path=workdir / "restate-server.log", binary=binary,
+                request_identity_key=identity.private_key_path,
+            )
+            endpoint = _endpoint(workdir, endpoint_port, app, identity)
+            try:
+                server.start(timeout_s)
+                endpoint.start(timeout_s)
+                register_and_wait(server.admin_url, server.ingress_url, endpoint.url,
+                                  timeout_s=timeout_s)
+                wait_serving(server.ingress_url, timeout_s)
+            except PortInUseError:
+                stop_all([server, endpoint], STOP_TIMEOUT_S)
+                if attempt == _PORT_ATTEMPTS:
+                    raise
+                shutil.rmtree(server.base_dir, ignore_errors=True)
+                continue
+            except BaseException:
+                stop_all([server, endpoint], STOP_TIMEOUT_S)
+                raise
+            return cls(server, endpoint)
+        raise AssertionError("unreachable")
+
+    @property
+    def ingress_urls(self) -> list[str]:
+        return [self.server.ingress_url]
+
+    @property
+    def admin_url(self) -> str:
+        return self.server.admin_url
+
+    def kill(self, kind: str, target: Any = None) -> str:
+        """SIGKILL the endpoint or the server; answers what was killed."""
+        if kind == FAULT_ENDPOINT:
+            self.endpoint.kill()
+            return "endpoint"
+        if kind == FAULT_SERVER:
+            self.server.kill()
+            return "restate-server"
+        raise ValueError(f"a single-node stack has no fault {kind!r}")
+
+    def recover(self, kind: str, target: Any = None, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Brings the killed process back on the same port (and data) and waits
+        until a real call goes through again."""
+        deadline = time.monotonic() + timeout_s
+        if kind == FAULT_ENDPOINT:
+            self.endpoint.restart(timeout_s)
+        elif kind == FAULT_SERVER:
+            self.server.restart(timeout_s)
+        else:
+            raise ValueError(f"a single-node stack has no fault {kind!r}")
+        wait_serving(self.server.ingress_url, max(deadline - time.monotonic(), 1.0))
+
+    def invocations_in_flight(self) -> int | None:
+        return count_in_flight(self.admin_url)
+
+    def processes(self) -> Mapping[str, int | None]:
+        return {"restate-server": self.server.pid if self.server.running else None,
+                "endpoint": self.endpoint.pid if self.endpoint.running else None}
+
+    def close(self) -> None:
+        stop_all([self.server, self.endpoint], STOP_TIMEOUT_S)
+
+    def describe(self) -> dict:
+        return {"topology": self.topology, "ingress": self.ingress_urls, "admin": self.admin_url,
+                "endpoint": self.endpoint.url, "signed": self.endpoint.signed}
+
+
+class ClusterStack:
+    """A three-node cluster and our endpoint, registered once with node 1's
+    admin (the deployment lives in the replicated metadata). Faults:
+    `node` (one node at a time, in turn), `endpoint`."""
+
+    topology = "cluster"
+    fault_kinds = frozenset({FAULT_NODE, FAULT_ENDPOINT})
+
+    def __init__(self, cluster: Cluster, endpoint: Endpoint) -> None:
+        self.cluster = cluster
+        self.endpoint = endpoint
+        self._next_victim = 0
+
+    @classmethod
+    def start(cls, workdir: Path, *, partitions: int = 4, app: str = DEFAULT_APP,
+              timeout_s: float = START_TIMEOUT_S) -> ClusterStack:
+        workdir.mkdir(parents=True, exist_ok=True)
+        identity = _identity(workdir)
+        cluster = start_cluster(workdir / "cluster", partitions=partitions, host=HOST,
+                                timeout_s=timeout_s, request_identity_key=identity.private_key_path)
+        endpoint = None
+        try:
+            for attempt in range(1, _PORT_ATTEMPTS + 1):
+                endpoint = _endpoint(workdir, free_port(HOST), app, identity)
+                try:
+                    endpoint.start(timeout_s)
+                    break
+                except PortInUseError:
+                    if attempt == _PORT_ATTEMPTS:
+                        raise
+            assert endpoint is not None
+            cluster.wait_ready(timeout_s=timeout_s)  # partitions have leaders
+            register_and_wait(cluster.admin_url, cluster.ingress_url, endpoint.url,
+                              timeout_s=timeout_s)
+            cluster.wait_ready(lambda url: _serves(url, timeout_s), timeout_s=timeout_s)
+        except BaseException:
+            stop_all([s for s in (endpoint, cluster) if s is not None], STOP_TIMEOUT_S)
+            raise
+        return cls(cluster, endpoint)
+
+    @property
+    def ingress_urls(self) -> list[str]:
+        return self.cluster.ingress_urls
+
+    @property
+    def admin_url(self) -> str:
+        return self.cluster.admin_url
+
+    def kill(self, kind: str, target: Any = None) -> str:
+        if kind == FAULT_NODE:
+            index = target if target is not None else self.next_victim()
+            self.cluster.kill_node(index)
+            return f"node-{index}"
+        if kind == FAULT_ENDPOINT:
+            self.endpoint.kill()
+            return "endpoint"
+        raise ValueError(f"a cluster stack has no fault {kind!r}")
+
+    def next_victim(self) -> int:
+        """Nodes are killed in turn: 1, 2, 3, 1, ..."""
+        index = self._next_victim % len(self.cluster.nodes) + 1
+        self._next_victim += 1
+        return index
+
+    def recover(self, kind: str, target: Any = None, timeout_s: float = READY_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        if kind == FAULT_NODE:
+            index = int(str(target).rsplit("-", 1)[-1])
+            self.cluster.restart_node(index, timeout_s)
+        elif kind == FAULT_ENDPOINT:
+            self.endpoint.restart(timeout_s)
+        else:
+            raise ValueError(f"a cluster stack has no fault {kind!r}")
+        remaining = max(deadline - time.monotonic(), 1.0)
+        self.cluster.wait_ready(lambda url: _serves(url, remaining), timeout_s=remaining)
+
+    def invocations_in_flight(self) -> int | None:
+        # Any live node's admin answers for the whole cluster.
+        for node in self.cluster.nodes:
+            if node.running:
+                found = count_in_flight(node.admin_url)
+                if found is not None:
+                    return found
+        return None
+
+    def processes(self) -> Mapping[str, int | None]:
+        found: dict[str, int | None] = {n.node_name: n.pid if n.running else None
+                                        for n in self.cluster.nodes}
+        found["endpoint"] = self.endpoint.pid if self.endpoint.running else None
+        return found
+
+    def close(self) -> None:
+        stop_all([self.endpoint, self.cluster], STOP_TIMEOUT_S)
+
+    def describe(self) -> dict:
+        return {"topology": self.topology, "ingress": self.ingress_urls, "admin": self.admin_url,
+                "endpoint": self.endpoint.url, "signed": self.endpoint.signed}
+
+
+def _serves(ingress_url: str, timeout_s: float) -> bool:
+    try:
+        wait_serving(ingress_url, timeout_s)
+    except TimeoutError:
+        return False
+    return True
