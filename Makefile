@@ -8,7 +8,7 @@ RESTATE_VERSION := 1.7.12
 STAMP_VENV := $(VENV)/.installed
 STAMP_TOOLS := $(TOOLS)/.installed-$(RESTATE_VERSION)
 
-.PHONY: setup serve test campaign clean
+.PHONY: setup serve test campaign bench bench-quick clean
 
 setup: $(STAMP_VENV) $(STAMP_TOOLS)
 
@@ -31,6 +31,18 @@ serve: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The benchmark (README "Performance"); its extra dependencies only when asked.
+STAMP_BENCH := $(VENV)/.installed-bench
+$(STAMP_BENCH): $(STAMP_VENV) pyproject.toml
+	$(VENV)/bin/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: setup $(STAMP_BENCH)
+	$(VENV)/bin/python -m bench $(ARGS)
+
+bench-quick: setup $(STAMP_BENCH)
+	$(VENV)/bin/python -m bench --quick $(ARGS)
 
 # A long fault campaign (README "Fault campaign"); override with CAMPAIGN_ARGS="...".
 CAMPAIGN_ARGS ?= --duration-s 600 --faults mixed --out campaign-results.json

@@ -1,0 +1,240 @@
+"""The measured workloads, their set-up, and the invocation counts.
+
+Account keys: `a0..a{N-1}` (the first `keys` funded in USD and EUR, the
+rest of the population only opened), `hot0` (the hot key), `fresh{i}` and
+`hist{i}` (deposits on fresh accounts vs accounts holding 10,000 history
+entries), `mk{c}`/`tk{c}` (each trading client's maker and taker).
+Order books: BTC-EUR holds `book_shallow` resting asks, BTC-USD `book_deep`,
+far above the measured bids (which never cross them); ETH-USD is the
+trading floor of the crossing-trade case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench import postgres as pg
+from bench.http import CallFailed, RawHttp
+from bench.load import Op, run_all
+from runtime.invocations import query
+
+SHALLOW_BOOK, DEEP_BOOK, TRADE_BOOK = "BTC-EUR", "BTC-USD", "ETH-USD"
+SEED_FUNDS = {"USD": "1000000.00", "EUR": "1000000.00"}
+SEED_CHUNK = 1_000  # history records or book orders written per set-up call
+SETUP_CONCURRENCY = 64
+
+
+@dataclass(frozen=True)
+class Sizes:
+    clients: int = 32
+    keys: int = 10_000  # no-op keys, and the accounts the main workloads spread over
+    accounts_small: int = 1_000
+    accounts_big: int = 100_000
+    history_accounts: int = 64
+    history_entries: int = 10_000
+    book_shallow: int = 10
+    book_deep: int = 10_000
+    hot_writers: int = 16  # the rest of the clients read the hot key,
+    hot_reads_per_s: float = 50.0  # at this rate in all
+    count_ops: int = 64  # operations per invocation count
+
+
+FULL = Sizes()
+# Under two minutes: the account population stays at the main 10,000 (so
+# "1,000 vs 10,000 accounts"), and 8 accounts hold 10,000 history entries
+# (compared with 8 fresh ones, so both cases queue alike on their keys).
+QUICK = Sizes(accounts_big=10_000, history_accounts=8, count_ops=32)
+
+
+def _body(value: dict) -> bytes:
+    return json.dumps(value).encode()
+
+
+class Workloads:
+    """Ops (see bench.load) against one stack's ingress, and its set-up."""
+
+    def __init__(self, http: RawHttp, sizes: Sizes, nonce: str) -> None:
+        self.post = http.post
+        self.sizes = sizes
+        self.nonce = nonce  # order and transfer ids are unique across runs
+        self.ids = itertools.count()
+        self.rng = random.Random(5)
+
+    # --- ops -------------------------------------------------------------
+
+    def noop(self, service: str) -> Op:
+        keys = self.sizes.keys
+
+        async def op(c: int, n: int) -> None:
+            await self.post(f"/{service}/k{self.rng.randrange(keys)}/call", b"{}")
+        return op
+
+    def deposit(self, prefix: str, count: int) -> Op:
+        """1.00 USD into one of `{prefix}0..{prefix}{count - 1}`, at random."""
+        body = _body({"asset": "USD", "amount": "1.00"})
+
+        async def op(c: int, n: int) -> None:
+            await self.post(f"/Account/{prefix}{self.rng.randrange(count)}/deposit", body)
+        return op
+
+    def paced_read(self, key: str, handler: str, interval_s: float) -> Op:
+        """A read every `interval_s` per client (back to back if it falls
+        behind), so shared and exclusive reads face the same write load;
+        only the call is timed, not the wait for its turn."""
+        due: dict[int, float] = {}
+
+        async def op(c: int, n: int) -> float:
+            now = time.perf_counter()
+            # Clients start at random points of their interval: no bursts in step.
+            due[c] = max(due.get(c, now + self.rng.random() * interval_s), now)
+            await asyncio.sleep(due[c] - now)
+            due[c] += interval_s
+            began = time.perf_counter()
+            await self.post(f"/Account/{key}/{handler}", b"{}")
+            return (time.perf_counter() - began) * 1000
+        return op
+
+    def transfer(self) -> Op:
+        async def op(c: int, n: int) -> None:
+            source, target = self.rng.sample(range(self.sizes.keys), 2)
+            await self.post(f"/Transfer/{self.nonce}t{next(self.ids)}/run", _body({
+                "source": f"a{source}", "target": f"a{target}", "asset": "USD", "amount": "0.01"}))
+        return op
+
+    def place(self, symbol: str) -> Op:
+        """A buy that rests: 0.01 BTC at 100..199, far below every ask."""
+
+        async def op(c: int, n: int) -> None:
+            await self._place(f"a{self.rng.randrange(self.sizes.keys)}", symbol, "BUY",
+                              "0.01", f"{100 + self.rng.randrange(100)}.00", "ACCEPTED")
+        return op
+
+    def maker(self) -> Op:
+        async def op(c: int, n: int) -> None:
+            await self._place(f"mk{c}", TRADE_BOOK, "SELL", "0.01", "100.00", "ACCEPTED")
+        return op
+
+    def taker(self) -> Op:
+        async def op(c: int, n: int) -> None:
+            await self._place(f"tk{c}", TRADE_BOOK, "BUY", "0.01", "100.00", "FILLED")
+        return op
+
+    def trade(self) -> Op:
+        """A maker's sell rests, then a taker's buy crosses a resting sell and
+        answers once its trade is settled; the taker's call is what is timed.
+        Every taker finds a sell: each client placed one before its buy."""
+        maker, taker = self.maker(), self.taker()
+
+        async def op(c: int, n: int) -> float:
+            await maker(c, n)
+            began = time.perf_counter()
+            await taker(c, n)
+            return (time.perf_counter() - began) * 1000
+        return op
+
+    async def _place(self, account: str, symbol: str, side: str, qty: str, price: str,
+                     expect: str) -> None:
+        order_id = f"{self.nonce}o{next(self.ids)}"
+        answer = json.loads(await self.post(f"/Order/{order_id}/place", _body({
+            "account": account, "symbol": symbol, "side": side, "quantity": qty, "price": price})))
+        if answer["status"] != expect:
+            raise CallFailed(f"order {order_id}: {answer['status']}, expected {expect}")
+
+    # --- set-up ----------------------------------------------------------
+
+    async def setup(self, say: Callable[[str], None]) -> dict[str, float]:
+        """Seeds everything the cases need; answers the seconds each step took."""
+        s = self.sizes
+        took: dict[str, float] = {}
+
+        async def step(name: str, op: Op, count: int, concurrency: int = SETUP_CONCURRENCY) -> None:
+            began = time.perf_counter()
+            await run_all(op, count, concurrency)
+            took[name] = round(time.perf_counter() - began, 1)
+            say(f"  set-up {name}: {count:,} calls in {took[name]:.1f} s")
+
+        def seed(key: Callable[[int], str], funds: dict) -> Op:
+            body = _body({"deposits": funds})
+            return lambda c, n: self.post(f"/Account/{key(n)}/bench_seed", body)
+
+        await step("funded accounts", seed(lambda n: f"a{n}", SEED_FUNDS), s.keys)
+        if s.accounts_big > s.keys:
+            await step("more accounts", seed(lambda n: f"a{s.keys + n}", {}), s.accounts_big - s.keys)
+        await step("traders", seed(
+            lambda n: f"mk{n // 2}" if n % 2 == 0 else f"tk{n // 2}",
+            {"ETH": "1000", "USD": "1000000.00"}), 2 * s.clients)
+        await step("hot and history accounts", seed(
+            lambda n: "hot0" if n == 2 * s.history_accounts else
+            (f"fresh{n // 2}" if n % 2 == 0 else f"hist{n // 2}"), SEED_FUNDS),
+            2 * s.history_accounts + 1)
+        chunks = s.history_entries // SEED_CHUNK
+        history_body = _body({"records": SEED_CHUNK})
+        # One account's chunks run in turn (its key is exclusive), accounts in parallel.
+        await step(f"history ({s.history_entries:,} entries each)", lambda c, n: self.post(
+            f"/Account/hist{n % s.history_accounts}/bench_history", history_body),
+            s.history_accounts * chunks, min(s.history_accounts, 16))
+        await self._seed_book(step, SHALLOW_BOOK, s.book_shallow)
+        await self._seed_book(step, DEEP_BOOK, s.book_deep)
+        return took
+
+    async def _seed_book(self, step, symbol: str, orders: int) -> None:
+        """Asks at distinct prices from 1,000,000.00 up (a step of 1.00)."""
+
+        def chunk(c: int, n: int):
+            first = n * SEED_CHUNK
+            return self.post(f"/OrderBook/{symbol}/bench_seed_book", _body({
+                "side": "SELL", "orders": min(SEED_CHUNK, orders - first),
+                "first_price_minor": 100_000_000 + first * 100, "step_minor": 100,
+                "quantity_minor": 1_000_000, "prefix": f"{self.nonce}seed{symbol}"}))
+        await step(f"{symbol} book ({orders:,} resting)", chunk, -(-orders // SEED_CHUNK), 1)
+
+    # --- invocations per operation, counted by restate --------------------
+
+    async def count_invocations(self, admin_url: str, op: Op) -> float:
+        """Invocations restate ran for `count_ops` calls of `op`, per call: the
+        rows of sys_invocation (completed ones are kept) before and after,
+        each read once nothing is still in flight."""
+        before = await _settled_count(admin_url)
+        await run_all(op, self.sizes.count_ops, self.sizes.clients)
+        after = await _settled_count(admin_url)
+        return (after - before) / self.sizes.count_ops
+
+
+async def _settled_count(admin_url: str, timeout_s: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows = await asyncio.to_thread(query, admin_url, "SELECT status, count(*) AS n "
+                                       "FROM sys_invocation GROUP BY status")
+        counts = {r["status"]: r["n"] for r in rows}
+        if all(status == "completed" for status in counts) or time.monotonic() > deadline:
+            return sum(counts.values())
+        await asyncio.sleep(0.1)
+
+
+class PostgresWorkloads:
+    """The same deposit and transfer on Postgres, one connection per client."""
+
+    def __init__(self, conns: list, sizes: Sizes, nonce: str) -> None:
+        self.conns = conns
+        self.sizes = sizes
+        self.nonce = nonce
+        self.ids = itertools.count()
+        self.rng = random.Random(7)
+
+    def deposit(self) -> Op:
+        async def op(c: int, n: int) -> None:
+            await pg.deposit(self.conns[c], f"a{self.rng.randrange(self.sizes.keys)}", 100)
+        return op
+
+    def transfer(self) -> Op:
+        async def op(c: int, n: int) -> None:
+            source, target = self.rng.sample(range(self.sizes.keys), 2)
+            await pg.transfer(self.conns[c], f"{self.nonce}t{next(self.ids)}", f"a{source}",
+                              f"a{target}", 1)
+        return op

@@ -1,0 +1,115 @@
+"""Closed-loop load: N clients, each awaiting one call before the next.
+
+A case is one or more groups of clients, each running `op(client, n)`, an
+awaitable that raises on failure. `measure` runs every client through a
+warm-up and then a fixed window. The rate is the calls that *complete*
+inside the window, per second; latencies and errors are those of the calls
+that *start* inside it (a stall across the window's end still shows in
+p99). Calls in flight at the end are awaited, so nothing of one case runs
+into the next. Loops are bounded: no call starts after the window, each client
+makes at most `max_ops_per_client` calls, and a call taking longer than
+`call_timeout_s` is abandoned and counted as an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+Op = Callable[[int, int], Awaitable[object]]
+CALL_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Window:
+    ops: int
+    errors: int
+    duration_s: float
+    latencies_ms: Sequence[float]
+    first_error: str | None = None
+
+    @property
+    def rps(self) -> float:
+        return self.ops / self.duration_s if self.duration_s else 0.0
+
+    def pct_ms(self, q: float) -> float:
+        return percentile(self.latencies_ms, q)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100), nearest rank; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
+
+
+def median(values: Sequence[float]) -> float:
+    values = [v for v in values if v is not None and v == v]
+    return statistics.median(values) if values else float("nan")
+
+
+async def measure(
+    groups: dict[str, tuple[Op, int]], warmup_s: float, duration_s: float,
+    max_ops_per_client: int = 1_000_000, call_timeout_s: float = CALL_TIMEOUT_S,
+) -> dict[str, Window]:
+    """Runs each group's `op` from its number of concurrent clients, all
+    groups at once; answers each group's measured window.
+
+    An op may answer a float: the latency in ms to record for it (a trade
+    times only its crossing order); otherwise the whole call is timed.
+    A call that times out is recorded as an error with the timeout as its
+    latency (a lower bound), so a stalled server shows in p99."""
+    window_start = time.perf_counter() + warmup_s
+    window_end = window_start + duration_s
+    latencies: dict[str, list[float]] = {name: [] for name in groups}
+    done = dict.fromkeys(groups, 0)
+    errors = dict.fromkeys(groups, 0)
+    first_error: dict[str, str | None] = dict.fromkeys(groups)
+
+    async def client(name: str, op: Op, c: int) -> None:
+        for n in range(max_ops_per_client):
+            began = time.perf_counter()
+            if began >= window_end:
+                return
+            took_ms: float | None = None
+            try:
+                answer = await asyncio.wait_for(op(c, n), call_timeout_s)
+            except Exception as error:  # noqa: BLE001 - counted, the first one reported
+                failure = f"{type(error).__name__}: {error}"
+                if isinstance(error, asyncio.TimeoutError):
+                    took_ms = call_timeout_s * 1000
+                    failure = f"no answer within {call_timeout_s:g} s"
+            else:
+                failure = None
+                took_ms = answer if isinstance(answer, float) else (time.perf_counter() - began) * 1000
+            if not failure and window_start <= time.perf_counter() <= window_end:
+                done[name] += 1
+            if began < window_start:
+                continue
+            if failure:
+                errors[name] += 1
+                first_error[name] = first_error[name] or failure
+            if took_ms is not None:
+                latencies[name].append(took_ms)
+
+    await asyncio.gather(*(
+        client(name, op, c) for name, (op, clients) in groups.items() for c in range(clients)
+    ))
+    return {name: Window(done[name], errors[name], duration_s, latencies[name], first_error[name])
+            for name in groups}
+
+
+async def run_all(op: Op, count: int, concurrency: int) -> None:
+    """Runs op(0..count-1) with bounded concurrency; raises the first failure (set-up)."""
+    queue = iter(range(count))
+
+    async def worker(c: int) -> None:
+        for n in queue:
+            await op(c, n)
+
+    await asyncio.gather(*(worker(c) for c in range(concurrency)))

@@ -1,0 +1,123 @@
+"""The app the benchmark serves: the ledger's own services, unchanged, plus
+what only the benchmark needs, on the same endpoint.
+
+- `Noop` (virtual object): `call` is an exclusive handler that does nothing;
+  its rate is the engine's ceiling for this server and endpoint.
+- `Account/bench_read`: an *exclusive* balance read, to compare with the
+  shared `Account/balance` on a key under write load.
+- `Account/bench_seed`: opens an account and deposits into it, in one
+  invocation, through the ledger's own transitions (set-up only).
+- `Account/bench_history`: appends N deposit records through the ledger's own
+  transitions, in one invocation, so an account can hold 10,000 history
+  entries without 10,000 calls (set-up only; the same state a deposit writes).
+- `OrderBook/bench_seed_book`: rests N orders at distinct prices through the
+  pure matcher and stores them as `submit` does (set-up only; they have no
+  Order object and no hold, and the measured orders never cross them).
+"""
+
+from __future__ import annotations
+
+import json
+
+import restate
+from restate.serde import BytesSerde
+
+from actors import config
+from actors.account import ACCOUNT, _load, _load_open, account
+from actors.book import _load as load_book
+from actors.book import _order_key, _store, order_book
+from actors.order import order
+from actors.shell import handler
+from actors.trade import trade
+from actors.transfer import transfer
+from actors.venues import faulty_venue
+from ledger import account as acct
+from ledger import book as pure
+from ledger import history, money
+from ledger.book import Resting
+from ledger.symbols import Side, symbol
+from ledger.views import balance_view
+
+noop = restate.VirtualObject("Noop")
+
+
+@noop.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
+async def noop_call(ctx: restate.ObjectContext, body: bytes) -> bytes:
+    return b"{}"
+
+
+@handler(account, key_name="account")
+async def bench_read(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    return balance_view(await _load_open(ctx, key))
+
+
+@handler(account, key_name="account")
+async def bench_seed(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    """Body: {"deposits": {"USD": "1000000.00", ...}}; opens if needed."""
+    deposits = json.loads(body or b"{}").get("deposits", {})
+    current = await _load(ctx, key)
+    changes = []
+    if current is None:
+        change = acct.open_account(None, key, None)
+        changes.append(change)
+        current = change.account
+    for code, amount in deposits.items():
+        asset = money.asset(code)
+        change = acct.deposit(current, asset, money.parse_amount(amount, asset))
+        changes.append(change)
+        current = change.account
+    _write(ctx, changes)
+    return balance_view(current)
+
+
+@handler(account, key_name="account")
+async def bench_history(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    """Body: {"records": N}: N deposits of one cent, each its own history entry."""
+    records = int(json.loads(body)["records"])
+    current = await _load_open(ctx, key)
+    usd = money.ASSETS["USD"]
+    changes = []
+    for _ in range(records):
+        change = acct.deposit(current, usd, 1)
+        changes.append(change)
+        current = change.account
+    _write(ctx, changes)
+    return {"account": key, "history_count": current.history_count}
+
+
+def _write(ctx, changes: list[acct.Change]) -> None:
+    """What actors.account._store writes for each change, the account once.
+    Set-up records carry at_ms 0: no journaled clock read, one round trip less."""
+    if not changes:
+        return
+    for change in changes:
+        seq = change.account.history_count
+        ctx.set(history.state_key(seq), history.record(seq, change.entry, 0))
+    ctx.set(ACCOUNT, changes[-1].account.to_record())
+
+
+@handler(order_book, key_name="symbol")
+async def bench_seed_book(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    """Body: {"side", "orders", "first_price_minor", "step_minor", "quantity_minor", "prefix"}."""
+    req = json.loads(body)
+    sym = symbol(key, config.EXTRA_SYMBOLS)
+    side = Side(req["side"])
+    book = await load_book(ctx, sym)
+    for i in range(int(req["orders"])):
+        price = int(req["first_price_minor"]) + i * int(req["step_minor"])
+        oid = f"{req['prefix']}-{i}"
+        assert price not in book.index(side), f"seeded prices must be new: {price}"
+        # What pure.submit does for an order that rests without crossing,
+        # with the slice checked once per call rather than once per order.
+        pure._rest(book, Resting(oid, f"{req['prefix']}-acct", side, price,
+                                 int(req["quantity_minor"]), int(req["quantity_minor"])))
+        ctx.set(_order_key(oid), {"side": side.value, "price_minor": price, "outcome": {
+            "fills": [], "filled_minor": 0, "rested": True, "release_minor": None,
+            "cancel_reason": None}})
+    pure.check_slice(book)
+    _store(ctx, book)
+    return {"symbol": key, "bids": len(book.bids), "asks": len(book.asks)}
+
+
+SERVICES = [account, transfer, order, order_book, trade, faulty_venue, noop]
+app = restate.app(SERVICES)

@@ -1,0 +1,234 @@
+"""From the rounds' windows to results.json, a printed table and a PNG chart.
+
+Every figure of a case is the median over rounds of that round's figure
+(req/s, p50, p99). Names carry their unit last.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from bench.load import median
+
+# The issue's targets: (key, comparison, bound).
+TARGETS = [
+    ("endpoint_vs_stock_hypercorn_ratio", ">=", 1.5),
+    ("deposit_ratio_to_ceiling", ">=", 0.9),
+    ("transfer_ratio_to_ceiling", ">=", 0.3),
+    ("trade_efficiency", ">=", 0.9),
+    ("shared_to_exclusive_read_p99_ratio", "<=", 0.1),
+    ("accounts_scaling_ratio", ">=", 0.9),
+    ("history_scaling_ratio", ">=", 0.9),
+    ("book_depth_scaling_ratio", ">=", 0.9),
+    ("rss_idle_mb", "<", 300.0),
+]
+
+
+def _round(x: float, digits: int = 1) -> float | None:
+    return None if x is None or x != x else round(x, digits)
+
+
+def _case_figures(rounds: list[dict], main: str) -> dict:
+    windows = [r[main] for r in rounds]
+    figures = {
+        "rps": _round(median([w.rps for w in windows])),
+        "latency_ms_p50": _round(median([w.pct_ms(50) for w in windows]), 2),
+        "latency_ms_p99": _round(median([w.pct_ms(99) for w in windows]), 2),
+        "errors": sum(w.errors for w in windows),
+        "rounds": [{"rps": _round(w.rps), "ops": w.ops, "errors": w.errors,
+                    "latency_ms_p50": _round(w.pct_ms(50), 2), "latency_ms_p99": _round(w.pct_ms(99), 2),
+                    **({"first_error": w.first_error} if w.first_error else {})} for w in windows],
+    }
+    others = [g for g in rounds[0] if g != main]
+    for group in others:  # e.g. the writers of the hot-key cases
+        figures[f"{group}_rps"] = _round(median([r[group].rps for r in rounds]))
+        figures[f"{group}_latency_ms_p99"] = _round(median([r[group].pct_ms(99) for r in rounds]), 2)
+    return figures
+
+
+def _ratio(a: float | None, b: float | None, digits: int = 3) -> float | None:
+    return None if not a or not b else round(a / b, digits)
+
+
+def summarize(session: dict, meta: dict) -> dict:
+    cases = {c.name: _case_figures(session["raw"][c.name], c.main) for c in session["cases"]}
+    rps = {name: f["rps"] for name, f in cases.items()}
+    counts = session["counts"]
+    ceiling = rps["noop"]
+    out: dict = {"engine_noop_rps": ceiling,
+                 "engine_noop_latency_ms_p50": cases["noop"]["latency_ms_p50"],
+                 "engine_noop_latency_ms_p99": cases["noop"]["latency_ms_p99"]}
+    for name in ("deposit", "transfer", "place", "trade"):
+        out[f"{name}_rps"] = rps[name]
+        out[f"{name}_latency_ms_p50"] = cases[name]["latency_ms_p50"]
+        out[f"{name}_latency_ms_p99"] = cases[name]["latency_ms_p99"]
+        out[f"{name}_ratio_to_ceiling"] = _ratio(rps[name], ceiling)
+    per_pair = counts["trade"] + counts["resting_order"]
+    out.update({
+        "invocations_per_deposit": round(counts["deposit"], 2),
+        "invocations_per_transfer": round(counts["transfer"], 2),
+        "invocations_per_resting_order": round(counts["resting_order"], 2),
+        "invocations_per_trade": round(counts["trade"], 2),
+        "invocations_per_trade_pair": round(per_pair, 2),
+        # What each rate makes of the engine, given its invocations: 1.0 means
+        # every invocation runs at the no-op's rate.
+        "deposit_efficiency": _ratio(rps["deposit"] * counts["deposit"], ceiling),
+        "transfer_efficiency": _ratio(rps["transfer"] * counts["transfer"], ceiling),
+        "place_efficiency": _ratio(rps["place"] * counts["resting_order"], ceiling),
+        "trade_efficiency": _ratio(rps["trade"] * per_pair, ceiling),
+        "shared_read_p99_ms": cases["hot_shared_read"]["latency_ms_p99"],
+        "exclusive_read_p99_ms": cases["hot_exclusive_read"]["latency_ms_p99"],
+        "hot_write_rps_with_shared_reads": cases["hot_shared_read"]["write_rps"],
+        "hot_write_rps_with_exclusive_reads": cases["hot_exclusive_read"]["write_rps"],
+    })
+    out["shared_to_exclusive_read_p99_ratio"] = _ratio(out["shared_read_p99_ms"], out["exclusive_read_p99_ms"])
+    sizes = meta["sizes"]
+    big = "deposit_big_population" if "deposit_big_population" in rps else "deposit"
+    out.update({
+        "accounts_scaling_ratio": _ratio(rps[big], rps["deposit_small_population"]),
+        "accounts_scaling_accounts": [sizes["accounts_small"], sizes["accounts_big"]],
+        "history_scaling_ratio": _ratio(rps["deposit_history"], rps["deposit_fresh"]),
+        "history_scaling_entries": [0, sizes["history_entries"]],
+        "book_depth_scaling_ratio": _ratio(rps["place_deep_book"], rps["place"]),
+        "book_depth_scaling_orders": [sizes["book_shallow"], sizes["book_deep"]],
+    })
+    out.update(dict.fromkeys(("postgres_deposit_tps", "postgres_transfer_tps",
+                              "deposit_ratio_to_postgres", "transfer_ratio_to_postgres")))
+    if "pg_deposit" in rps:
+        out.update({
+            "postgres_deposit_tps": rps["pg_deposit"],
+            "postgres_deposit_latency_ms_p99": cases["pg_deposit"]["latency_ms_p99"],
+            "postgres_transfer_tps": rps["pg_transfer"],
+            "postgres_transfer_latency_ms_p99": cases["pg_transfer"]["latency_ms_p99"],
+            "deposit_ratio_to_postgres": _ratio(rps["deposit"], rps["pg_deposit"]),
+            "transfer_ratio_to_postgres": _ratio(rps["transfer"], rps["pg_transfer"]),
+        })
+    rss = session["rss"]
+    out.update({
+        "rss_idle_mb": _round(sum(rss["idle"].values())),
+        "rss_idle_server_mb": rss["idle"]["restate_server"],
+        "rss_idle_endpoint_mb": rss["idle"]["endpoint"],
+        "rss_after_setup_server_mb": rss["after_setup"]["restate_server"],
+        "rss_after_setup_endpoint_mb": rss["after_setup"]["endpoint"],
+        "rss_load_server_mb": rss["load"]["restate_server"],
+        "rss_load_endpoint_mb": rss["load"]["endpoint"],
+        "rss_load_mb": _round(sum(rss["load"].values())),
+    })
+    servers = {meta["server"]: ceiling}
+    servers.update({name.split("@", 1)[1]: r for name, r in rps.items() if name.startswith("noop@")})
+    out["server_noop_rps"] = servers
+    stock = servers.get("hypercorn-stock")
+    out["server_noop_ratio_to_stock_hypercorn"] = {name: _ratio(v, stock) for name, v in servers.items()}
+    out["endpoint_vs_stock_hypercorn_ratio"] = _ratio(ceiling, stock)
+    out["best_server"] = max(servers, key=lambda s: servers[s] or 0)
+    out["targets"] = {}
+    for key, op, bound in TARGETS:
+        value = out.get(key)
+        met = None if value is None else (value >= bound if op == ">=" else
+                                          value <= bound if op == "<=" else value < bound)
+        out["targets"][key] = {"value": value, "target": f"{op} {bound:g}", "met": met}
+    out["config"] = meta
+    out["cases"] = cases
+    return out
+
+
+def _fmt(x, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def print_table(r: dict) -> None:
+    cases, ceiling = r["cases"], r["engine_noop_rps"]
+    meta = r["config"]
+    lines = [
+        "",
+        f"restate-ledger benchmark ({meta['mode']}): restate-server 1 partition, endpoint on "
+        f"{meta['server']}, {meta['sizes']['clients']} clients, median of {meta['rounds']} rounds "
+        f"x {meta['duration_s']:g} s (after {meta['warmup_s']:g} s warm-up), "
+        f"load average at start {meta['machine']['loadavg_start'][0]:.1f} on {meta['machine']['cpus']} cpus",
+        "",
+        f"{'case':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x ceiling':>11}{'errors':>8}",
+    ]
+    titles = {
+        "noop": "engine ceiling (no-op object)",
+        "deposit": f"deposit, {meta['sizes']['keys']:,} accounts",
+        "transfer": "transfer",
+        "place": "order placement (rests)",
+        "trade": "crossing trade settled (pair)",
+        "hot_shared_read": "hot key: shared read (balance)",
+        "hot_exclusive_read": "hot key: exclusive read",
+        "deposit_small_population": f"deposit, {meta['sizes']['accounts_small']:,} accounts",
+        "deposit_big_population": f"deposit, {meta['sizes']['accounts_big']:,} accounts",
+        "deposit_fresh": f"deposit, {meta['sizes']['history_accounts']} fresh accounts",
+        "deposit_history": f"deposit, {meta['sizes']['history_accounts']} x {meta['sizes']['history_entries']:,} history",
+        "place_deep_book": f"placement, {meta['sizes']['book_deep']:,} resting",
+        "pg_deposit": "postgres deposit",
+        "pg_transfer": "postgres transfer",
+    }
+    for name, f in cases.items():
+        title = titles.get(name, name.replace("noop@", "no-op on "))
+        # Against the ceiling: what runs handlers on our endpoint, not the reads of the hot key.
+        vs = None if name.startswith(("hot_", "pg_")) else _ratio(f["rps"], ceiling)
+        lines.append(f"{title:<36}{_fmt(f['rps']):>9}{_fmt(f['latency_ms_p50']):>9}"
+                     f"{_fmt(f['latency_ms_p99']):>9}{_fmt(vs, 3):>11}{f['errors']:>8}")
+    lines += [
+        "",
+        f"invocations counted: deposit {r['invocations_per_deposit']:g}, transfer "
+        f"{r['invocations_per_transfer']:g}, resting order {r['invocations_per_resting_order']:g}, "
+        f"settled trade {r['invocations_per_trade']:g} (pair {r['invocations_per_trade_pair']:g})",
+        f"efficiency (rate x invocations / ceiling): deposit {_fmt(r['deposit_efficiency'], 2)}, "
+        f"transfer {_fmt(r['transfer_efficiency'], 2)}, placement {_fmt(r['place_efficiency'], 2)}, "
+        f"trade {_fmt(r['trade_efficiency'], 2)}",
+        f"hot key, {meta['sizes']['hot_reads_per_s']:g} reads/s among "
+        f"{meta['sizes']['hot_writers']} closed-loop writers: read p99 shared "
+        f"{_fmt(r['shared_read_p99_ms'])} ms vs exclusive {_fmt(r['exclusive_read_p99_ms'])} ms (ratio "
+        f"{_fmt(r['shared_to_exclusive_read_p99_ratio'], 3)}); writes/s {_fmt(r['hot_write_rps_with_shared_reads'])}"
+        f" vs {_fmt(r['hot_write_rps_with_exclusive_reads'])}",
+        f"as work grows (throughput ratios): accounts {r['accounts_scaling_accounts'][0]:,} -> "
+        f"{r['accounts_scaling_accounts'][1]:,}: {_fmt(r['accounts_scaling_ratio'], 3)}; history 0 -> "
+        f"{r['history_scaling_entries'][1]:,}: {_fmt(r['history_scaling_ratio'], 3)}; book "
+        f"{r['book_depth_scaling_orders'][0]:,} -> {r['book_depth_scaling_orders'][1]:,} resting: "
+        f"{_fmt(r['book_depth_scaling_ratio'], 3)}",
+    ]
+    if r["postgres_deposit_tps"] is None:
+        lines.append("postgres: not measured (--no-postgres, or it could not be installed or started)")
+    else:
+        lines.append(
+            f"postgres {meta['machine']['postgres']} (fsync, synchronous_commit on): deposit "
+            f"{_fmt(r['postgres_deposit_tps'])} tps, transfer {_fmt(r['postgres_transfer_tps'])} tps; "
+            f"ledger/postgres: deposit {_fmt(r['deposit_ratio_to_postgres'], 3)}, transfer "
+            f"{_fmt(r['transfer_ratio_to_postgres'], 3)}")
+    lines += [
+        f"RSS MB (restate-server + endpoint): idle {_fmt(r['rss_idle_server_mb'])} + "
+        f"{_fmt(r['rss_idle_endpoint_mb'])} = {_fmt(r['rss_idle_mb'])}; after set-up "
+        f"{_fmt(r['rss_after_setup_server_mb'])} + {_fmt(r['rss_after_setup_endpoint_mb'])}; peak "
+        f"under load {_fmt(r['rss_load_server_mb'])} + {_fmt(r['rss_load_endpoint_mb'])} = "
+        f"{_fmt(r['rss_load_mb'])}",
+        "no-op req/s by ASGI server (x stock hypercorn): " + ", ".join(
+            f"{name} {_fmt(v)} ({_fmt(r['server_noop_ratio_to_stock_hypercorn'][name], 2)})"
+            for name, v in r["server_noop_rps"].items()),
+        "",
+        "targets:",
+    ]
+    for key, t in r["targets"].items():
+        mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
+        lines.append(f"  {key:<38} {_fmt(t['value'], 3):>10}  {t['target']:<8} {mark}")
+    print("\n".join(lines), flush=True)
+
+
+def write(r: dict, out: str, chart: str) -> None:
+    Path(out).write_text(json.dumps(r, indent=2) + "\n")
+    print(f"\nwrote {out}", flush=True)
+    try:
+        import matplotlib
+    except ImportError:
+        print("no chart: matplotlib is not installed (pip install -e '.[bench]')", flush=True)
+        return
+    matplotlib.use("Agg")
+    from bench.chart import draw
+
+    draw(r, chart)
+    print(f"wrote {chart}", flush=True)

@@ -1,0 +1,100 @@
+"""A fresh restate-server (1 partition, its own temp data) and the ledger's
+endpoint serving bench.noop_app, signed, as `ledger serve` runs them; plus,
+optionally, extra endpoints on other ASGI servers serving a lone no-op."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import servers
+from runtime import paths, signing
+from runtime.endpoint import Endpoint
+from runtime.process import free_port, stop_all
+from runtime.registration import register_and_wait
+from runtime.restate_server import RestateServer
+
+HOST = "127.0.0.1"
+APP = "bench.noop_app:app"
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 5.0  # then SIGKILL: a stop never hangs the benchmark
+
+
+def noop_service(server: str) -> str:
+    return "Noop_" + server.replace("-", "_")
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    server: RestateServer
+    endpoint: Endpoint
+    # server name -> (endpoint, its no-op service name)
+    extra: dict[str, tuple[Endpoint, str]] = field(default_factory=dict)
+
+    @property
+    def ingress_url(self) -> str:
+        return self.server.ingress_url
+
+    @property
+    def admin_url(self) -> str:
+        return self.server.admin_url
+
+    def close(self) -> None:
+        # granian (2.8, as bench.servers runs it) ignores SIGTERM for 5 s and
+        # more, but stops at once on SIGINT to its process group.
+        for endpoint in (self.endpoint, *(e for e, _ in self.extra.values())):
+            if endpoint.server == "granian" and endpoint.running:
+                os.killpg(endpoint.pid, signal.SIGINT)  # our unreaped child: its pid is its own
+        try:
+            stop_all([self.server, self.endpoint, *(e for e, _ in self.extra.values())], STOP_TIMEOUT_S)
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _ports(count: int) -> list[int]:
+    ports: set[int] = set()
+    while len(ports) < count:
+        ports.add(free_port(HOST))
+    return list(ports)
+
+
+def start(server: str = "hypercorn", compare: tuple[str, ...] | list[str] = (),
+          signed: bool = True) -> Stack:
+    """Starts everything on fresh loopback ports and a fresh temp dir."""
+    servers.install()
+    workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
+    identity = signing.load_or_create(signing.keys_dir(workdir)) if signed else None
+    keys = [identity.public_key] if identity else None
+    ingress, admin, node, port, *extra_ports = _ports(4 + len(compare))
+    restate = RestateServer(
+        workdir / "restate", ingress_port=ingress, admin_port=admin, node_port=node,
+        partitions=1, host=HOST, log_path=workdir / "restate-server.log",
+        binary=paths.restate_server_bin(),
+        request_identity_key=identity.private_key_path if identity else None,
+    )
+    endpoint = Endpoint(APP, host=HOST, port=port, server=server, cwd=paths.project_root(),
+                        log_path=workdir / "endpoint.log", identity_keys=keys)
+    stack = Stack(workdir, restate, endpoint)
+    try:
+        restate.start(START_TIMEOUT_S)
+        endpoint.start(START_TIMEOUT_S)
+        register_and_wait(restate.admin_url, restate.ingress_url, endpoint.url,
+                          timeout_s=START_TIMEOUT_S)
+        for name, extra_port in zip(compare, extra_ports):
+            service = noop_service(name)
+            other = Endpoint("bench.noop_only:app", host=HOST, port=extra_port, server=name,
+                             cwd=paths.project_root(), log_path=workdir / f"endpoint-{name}.log",
+                             identity_keys=keys, extra_env={"BENCH_NOOP_SERVICE": service})
+            stack.extra[name] = (other, service)
+            other.start(START_TIMEOUT_S)
+            register_and_wait(restate.admin_url, restate.ingress_url, other.url,
+                              timeout_s=START_TIMEOUT_S)
+    except BaseException:
+        stack.close()
+        raise
+    return stack
