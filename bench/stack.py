@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import servers
-from runtime import paths, signing
+from runtime import paths
 from runtime.endpoint import Endpoint
-from runtime.process import free_port, stop_all
+from runtime.process import stop_all
 from runtime.registration import register_and_wait
+from runtime.stack import distinct_free_ports, start_single_node
 from runtime.restate_server import RestateServer
 
 HOST = "127.0.0.1"
@@ -56,35 +57,21 @@ class Stack:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _ports(count: int) -> list[int]:
-    ports: set[int] = set()
-    while len(ports) < count:
-        ports.add(free_port(HOST))
-    return list(ports)
-
-
 def start(server: str = "hypercorn", compare: tuple[str, ...] | list[str] = (),
           signed: bool = True) -> Stack:
     """Starts everything on fresh loopback ports and a fresh temp dir."""
     servers.install()
     workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
-    identity = signing.load_or_create(signing.keys_dir(workdir)) if signed else None
-    keys = [identity.public_key] if identity else None
-    ingress, admin, node, port, *extra_ports = _ports(4 + len(compare))
-    restate = RestateServer(
-        workdir / "restate", ingress_port=ingress, admin_port=admin, node_port=node,
-        partitions=1, host=HOST, log_path=workdir / "restate-server.log",
-        binary=paths.restate_server_bin(),
-        request_identity_key=identity.private_key_path if identity else None,
-    )
-    endpoint = Endpoint(APP, host=HOST, port=port, server=server, cwd=paths.project_root(),
-                        log_path=workdir / "endpoint.log", identity_keys=keys)
+    try:
+        node = start_single_node(workdir, APP, server=server, signed=signed, timeout_s=START_TIMEOUT_S)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    restate, endpoint = node.server, node.endpoint
+    keys = [node.identity.public_key] if node.identity else None
+    extra_ports = distinct_free_ports(len(compare))
     stack = Stack(workdir, restate, endpoint)
     try:
-        restate.start(START_TIMEOUT_S)
-        endpoint.start(START_TIMEOUT_S)
-        register_and_wait(restate.admin_url, restate.ingress_url, endpoint.url,
-                          timeout_s=START_TIMEOUT_S)
         for name, extra_port in zip(compare, extra_ports):
             service = noop_service(name)
             other = Endpoint("bench.noop_only:app", host=HOST, port=extra_port, server=name,

@@ -14,7 +14,6 @@ calls these from the main thread.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +29,7 @@ from runtime.endpoint import DEFAULT_APP, Endpoint
 from runtime.process import PortInUseError, free_port, stop_all
 from runtime.registration import register_and_wait, wait_until_ok
 from runtime.restate_server import RestateServer
+from runtime.stack import start_single_node
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 120.0
@@ -64,15 +64,6 @@ def wait_serving(ingress_url: str, timeout_s: float = READY_TIMEOUT_S) -> None:
     wait_until_ok(ingress_url, PROBE_PATH, json={}, timeout_s=timeout_s, ok=_probe_answered)
 
 
-def _distinct_free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port(HOST)
-        if port not in ports:
-            ports.append(port)
-    return ports
-
-
 def _identity(workdir: Path) -> signing.RequestIdentity:
     """The key pair restate signs with and the endpoint checks, as `serve`
     runs: the endpoint answers unsigned requests 401."""
@@ -104,35 +95,14 @@ class SingleNodeStack:
     @classmethod
     def start(cls, workdir: Path, *, partitions: int = 2, app: str = DEFAULT_APP,
               timeout_s: float = START_TIMEOUT_S) -> SingleNodeStack:
-        workdir.mkdir(parents=True, exist_ok=True)
-        binary = paths.restate_server_bin()
-        identity = _identity(workdir)
-        for attempt in range(1, _PORT_ATTEMPTS + 1):
-            ingress_port, admin_port, node_port, endpoint_port = _distinct_free_ports(4)
-            server = RestateServer(
-                workdir / "restate", ingress_port=ingress_port, admin_port=admin_port,
-                node_port=node_port, partitions=partitions, host=HOST,
-                log_path=workdir / "restate-server.log", binary=binary,
-                request_identity_key=identity.private_key_path,
-            )
-            endpoint = _endpoint(workdir, endpoint_port, app, identity)
-            try:
-                server.start(timeout_s)
-                endpoint.start(timeout_s)
-                register_and_wait(server.admin_url, server.ingress_url, endpoint.url,
-                                  timeout_s=timeout_s)
-                wait_serving(server.ingress_url, timeout_s)
-            except PortInUseError:
-                stop_all([server, endpoint], STOP_TIMEOUT_S)
-                if attempt == _PORT_ATTEMPTS:
-                    raise
-                shutil.rmtree(server.base_dir, ignore_errors=True)
-                continue
-            except BaseException:
-                stop_all([server, endpoint], STOP_TIMEOUT_S)
-                raise
-            return cls(server, endpoint)
-        raise AssertionError("unreachable")
+        node = start_single_node(workdir, app, partitions=partitions, endpoint_env=ENDPOINT_ENV,
+                                 timeout_s=timeout_s)
+        try:
+            wait_serving(node.server.ingress_url, timeout_s)
+        except BaseException:
+            stop_all([node.server, node.endpoint], STOP_TIMEOUT_S)
+            raise
+        return cls(node.server, node.endpoint)
 
     @property
     def ingress_urls(self) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,16 +20,13 @@ from typing import Any
 
 from runtime import paths, signing
 from runtime.endpoint import DEFAULT_APP, Endpoint
-from runtime.process import PortInUseError, free_port, stop_all
+from runtime.process import stop_all
 from runtime.registration import register_and_wait
+from runtime.stack import (  # noqa: F401 (distinct_free_ports: used by tests)
+    HOST, START_TIMEOUT_S, STOP_TIMEOUT_S, distinct_free_ports, start_single_node,
+)
 from runtime.restate_server import RestateServer
 
-HOST = "127.0.0.1"
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 10.0
-# Ports chosen by binding port 0 can be taken by someone else before our
-# servers bind them; a few fresh picks make that race harmless.
-_PORT_ATTEMPTS = 3
 
 
 class AppImportError(RuntimeError):
@@ -126,14 +122,6 @@ def check_app_importable(app: str) -> None:
         ) from error
 
 
-def distinct_free_ports(count: int) -> list[int]:
-    """`count` different ports that are free right now on HOST."""
-    ports: set[int] = set()
-    while len(ports) < count:
-        ports.add(free_port(HOST))
-    return list(ports)
-
-
 def start_stack(
     workdir: Path,
     app: str = DEFAULT_APP,
@@ -149,49 +137,9 @@ def start_stack(
     every live test also proves that signing works end to end.
     """
     check_app_importable(app)
-    workdir.mkdir(parents=True, exist_ok=True)
-    binary = paths.restate_server_bin()
-    identity = signing.load_or_create(signing.keys_dir(workdir)) if signed else None
-    for attempt in range(1, _PORT_ATTEMPTS + 1):
-        ingress_port, admin_port, node_port, endpoint_port = distinct_free_ports(4)
-        server = RestateServer(
-            workdir / "restate",
-            ingress_port=ingress_port,
-            admin_port=admin_port,
-            node_port=node_port,
-            partitions=partitions,
-            host=HOST,
-            log_path=workdir / "restate-server.log",
-            binary=binary,
-            request_identity_key=identity.private_key_path if identity else None,
-        )
-        endpoint = Endpoint(
-            app,
-            host=HOST,
-            port=endpoint_port,
-            log_path=workdir / "endpoint.log",
-            cwd=paths.project_root(),  # so `tests.*` apps import in the child
-            extra_env=ENDPOINT_ENV,
-            identity_keys=[identity.public_key] if identity else None,
-        )
-        try:
-            server.start(timeout_s)
-            endpoint.start(timeout_s)
-            deployment = register_and_wait(
-                server.admin_url, server.ingress_url, endpoint.url, timeout_s=timeout_s
-            )
-        except PortInUseError:
-            stop_all([server, endpoint], STOP_TIMEOUT_S)
-            if attempt == _PORT_ATTEMPTS:
-                raise
-            # The node recorded its old ports in its data; start afresh.
-            shutil.rmtree(server.base_dir, ignore_errors=True)
-            continue
-        except BaseException:
-            stop_all([server, endpoint], STOP_TIMEOUT_S)
-            raise
-        return Stack(server, endpoint, deployment, identity)
-    raise AssertionError("unreachable")
+    node = start_single_node(workdir, app, partitions=partitions, signed=signed,
+                             endpoint_env=ENDPOINT_ENV, timeout_s=timeout_s)
+    return Stack(node.server, node.endpoint, node.deployment, node.identity)
 
 
 # The session's stack, started once by the `stack` fixture and shared by all
