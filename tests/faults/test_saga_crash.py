@@ -3,7 +3,6 @@ transfer sagas: after restarts every saga ends, and each moved money
 exactly once."""
 
 import asyncio
-import time
 import uuid
 from collections import Counter
 
@@ -11,6 +10,7 @@ import pytest
 
 from ledger.client import ApiError, AsyncLedgerClient
 from ledger.invariants import check_conservation, totals_by_asset
+from tests.integration.helpers import eventually_async
 
 pytestmark = pytest.mark.live
 
@@ -53,7 +53,7 @@ async def _crash_during_transfers(stack, victim: str) -> None:
                     await asyncio.sleep(0.2)
 
         tasks = [asyncio.create_task(send(*p)) for p in plan]
-        await _until(lambda: len(answered) >= 5, "some transfers answered before the crash")
+        await eventually_async(lambda: len(answered) >= 5, "some transfers answered before the crash")
         answered_before_crash = len(answered)
         if victim == "endpoint":
             stack.kill_endpoint()
@@ -83,10 +83,3 @@ async def _crash_during_transfers(stack, victim: str) -> None:
     assert {n: a for n, ((a, _),) in ((n, v.values()) for n, v in seen.items())} == expected
     check_conservation(totals_by_asset(seen.values()), {"USD": START_MINOR * ACCOUNTS})
     assert max(refs.values()) == 1, [k for k, v in refs.items() if v > 1]
-
-
-async def _until(check, what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for: {what}"
-        await asyncio.sleep(0.01)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.helpers import eventually
+
 pytestmark = pytest.mark.live
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
@@ -71,17 +73,6 @@ def balance_row(stack, account: str, asset: str) -> list[str]:
 
 def book_json(stack) -> dict:
     return json.loads(ok(stack, "book", SYMBOL, "--depth", "1", "--json")[0])
-
-
-def eventually(check, deadline_s: float = DEADLINE_S):
-    """Poll `check` until it returns something truthy, or fail at the deadline.
-    (A maker learns of its fill by a one-way message after settlement.)"""
-    end = time.monotonic() + deadline_s
-    while True:
-        got = check()
-        if got or time.monotonic() > end:
-            return got
-        time.sleep(0.1)
 
 
 def prices_inside_spread(stack) -> tuple[int, int, int]:
@@ -158,7 +149,8 @@ def test_trading_walkthrough(stack, new_id):
 
     # The maker hears of its fill once the trade settled.
     maker_view = eventually(
-        lambda: (lines := ok(stack, "order", "status", sell_id))[0] == f"order {sell_id}: FILLED" and lines)
+        lambda: (lines := ok(stack, "order", "status", sell_id))[0] == f"order {sell_id}: FILLED" and lines,
+        "the maker's fill recorded", DEADLINE_S)
     assert maker_view == [f"order {sell_id}: FILLED",
                           f"  {seller} SELL {fmt(sell_qty, BTC)} {SYMBOL} @ {fmt(ask_price, USD)} (GTC), "
                           f"filled {fmt(sell_qty, BTC)}",

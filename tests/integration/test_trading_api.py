@@ -6,7 +6,7 @@ from decimal import Decimal, localcontext
 import httpx
 import pytest
 
-from tests.integration.helpers import answers_within, refused, snapshot
+from tests.integration.helpers import answers_within, eventually, refused, snapshot
 from tests.integration.trading import remaining_hold, status_agrees_with_fills
 
 pytestmark = pytest.mark.live
@@ -24,16 +24,6 @@ def traders(client, new_id):
 
 def balance(client, account, asset, part="available"):
     return getattr(client.balance(account).balances[asset], part)
-
-
-def eventually(check, what, timeout_s=20.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for: {what}"
-        time.sleep(0.05)
 
 
 def test_resting_sell_partial_fill_by_a_crossing_buy(client, traders, new_id):
