@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from runtime.process import ManagedProcess, http_url, port_accepts, start_until_ready
+from runtime.process import ManagedProcess, Supervised, http_url, port_accepts, start_until_ready
 from runtime.signing import ENDPOINT_KEYS_ENV
 
 DEFAULT_APP = "actors.app:app"
@@ -29,7 +29,7 @@ SERVERS: dict[str, Callable[[str, str, int], list[str]]] = {
 }
 
 
-class Endpoint:
+class Endpoint(Supervised):
     """The ASGI app `app` ("module:attribute") served on host:port.
 
     With `identity_keys` (restate's `publickeyv1_...` strings) the endpoint
@@ -75,19 +75,6 @@ class Endpoint:
         return http_url(self.host, self.port)
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
-    @property
-    def running(self) -> bool:
-        return self._process.running
-
-    @property
-    def returncode(self) -> int | None:
-        """None while running; negative for a signal (-9 after a kill)."""
-        return self._process.returncode
-
-    @property
     def signed(self) -> bool:
         """Whether the endpoint refuses unsigned requests."""
         return bool(self.identity_keys)
@@ -96,7 +83,7 @@ class Endpoint:
     def log_path(self) -> Path | None:
         return self._process.log_path
 
-    def start(self, timeout_s: float = 30.0) -> None:
+    def start(self, timeout_s: float | None = None) -> None:
         """Starts serving and waits until the port accepts connections.
 
         The app is imported before the socket is bound, so an accepting port
@@ -108,31 +95,8 @@ class Endpoint:
             host=self.host,
             ports={"endpoint": self.port},
             ready=lambda: port_accepts(self.host, self.port),
-            timeout_s=timeout_s,
+            timeout_s=self.START_TIMEOUT_S if timeout_s is None else timeout_s,
         )
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Graceful shutdown (SIGTERM), then SIGKILL after `timeout_s`."""
-        self._process.stop(timeout_s)
-
-    def kill(self) -> None:
-        """SIGKILL, as in a crash: invocations in flight are cut off."""
-        self._process.kill()
-
-    def restart(self, timeout_s: float = 30.0) -> None:
-        """Stops the endpoint if it runs, then starts it again on the same port."""
-        self.stop()
-        self.start(timeout_s)
-
-    def log_tail(self, max_lines: int = 40) -> str:
-        return self._process.log_tail(max_lines)
-
-    def __enter__(self) -> Endpoint:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.running else "stopped"

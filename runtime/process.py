@@ -231,6 +231,54 @@ class ManagedProcess:
             self._log = None
 
 
+class Supervised:
+    """A server we run as a child: everything but its own `start` is its
+    process's. Subclasses set `_process`, `start` and the default timeouts."""
+
+    _process: ManagedProcess
+    START_TIMEOUT_S = 30.0
+    STOP_TIMEOUT_S = 10.0
+
+    def start(self, timeout_s: float | None = None) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    @property
+    def running(self) -> bool:
+        return self._process.running
+
+    @property
+    def returncode(self) -> int | None:
+        """None while running; negative for a signal (-9 after a kill)."""
+        return self._process.returncode
+
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Graceful shutdown (SIGTERM), then SIGKILL after `timeout_s`."""
+        self._process.stop(self.STOP_TIMEOUT_S if timeout_s is None else timeout_s)
+
+    def kill(self) -> None:
+        """SIGKILL, as in a crash: invocations in flight are cut off; data stays."""
+        self._process.kill()
+
+    def restart(self, timeout_s: float | None = None) -> None:
+        """Stops it if it runs, then starts it again on the same ports (and data)."""
+        self.stop()
+        self.start(self.START_TIMEOUT_S if timeout_s is None else timeout_s)
+
+    def log_tail(self, max_lines: int = 40) -> str:
+        return self._process.log_tail(max_lines)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
 def start_until_ready(
     process: ManagedProcess,
     *,

@@ -9,14 +9,14 @@ from pathlib import Path
 import httpx
 
 from runtime import paths
-from runtime.process import ManagedProcess, http_url, start_until_ready
+from runtime.process import ManagedProcess, Supervised, http_url, start_until_ready
 from runtime.signing import SERVER_KEY_ENV
 
 DEFAULT_NODE_NAME = "ledger-1"
 _HEALTH_TIMEOUT_S = 1.0
 
 
-class RestateServer:
+class RestateServer(Supervised):
     """A single-node restate-server; its data lives in `<base_dir>/<node_name>/`.
 
     The same base dir, node name and ports may be started again after a stop
@@ -26,6 +26,9 @@ class RestateServer:
     the server signs every request it sends to deployments; the key's path
     goes into the server's environment, its content stays in the file.
     """
+
+    START_TIMEOUT_S = 60.0
+    STOP_TIMEOUT_S = 30.0
 
     def __init__(
         self,
@@ -86,19 +89,6 @@ class RestateServer:
     def signs_requests(self) -> bool:
         return self.request_identity_key is not None
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
-    @property
-    def running(self) -> bool:
-        return self._process.running
-
-    @property
-    def returncode(self) -> int | None:
-        """None while running; negative for a signal (-9 after a kill)."""
-        return self._process.returncode
-
     def environment(self) -> dict[str, str]:
         node_address = f"{http_url(self.host, self.node_port)}/"
         env = {
@@ -122,7 +112,7 @@ class RestateServer:
         env.update(self.extra_env)
         return env
 
-    def start(self, timeout_s: float = 60.0) -> None:
+    def start(self, timeout_s: float | None = None) -> None:
         """Starts the server and waits until admin and ingress both report healthy."""
         self.base_dir.mkdir(parents=True, exist_ok=True)
         with httpx.Client(trust_env=False, timeout=_HEALTH_TIMEOUT_S) as client:
@@ -131,24 +121,8 @@ class RestateServer:
                 host=self.host,
                 ports=self.ports,
                 ready=lambda: self._healthy(client),
-                timeout_s=timeout_s,
+                timeout_s=self.START_TIMEOUT_S if timeout_s is None else timeout_s,
             )
-
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Graceful shutdown (SIGTERM), then SIGKILL after `timeout_s`."""
-        self._process.stop(timeout_s)
-
-    def kill(self) -> None:
-        """SIGKILL, as in a crash; the data dir stays for a restart."""
-        self._process.kill()
-
-    def restart(self, timeout_s: float = 60.0) -> None:
-        """Stops the server if it runs, then starts it on the same data and ports."""
-        self.stop()
-        self.start(timeout_s)
-
-    def log_tail(self, max_lines: int = 40) -> str:
-        return self._process.log_tail(max_lines)
 
     def _healthy(self, client: httpx.Client) -> bool:
         try:
@@ -157,13 +131,6 @@ class RestateServer:
         except httpx.HTTPError:
             return False
         return admin.status_code == 200 and ingress.status_code == 200
-
-    def __enter__(self) -> RestateServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.running else "stopped"
