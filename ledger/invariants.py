@@ -57,6 +57,13 @@ def totals_by_asset(balances: Iterable[Mapping[str, tuple[int, int]]]) -> dict[s
     return dict(totals)
 
 
+def check_accounts_conserve(accounts: Iterable["Account"], net_inflow: Mapping[str, int]) -> None:
+    """check_conservation over account states themselves."""
+    check_conservation(totals_by_asset(
+        {code: (b.available_minor, b.reserved_minor) for code, b in a.balances.items()} for a in accounts
+    ), net_inflow)
+
+
 def check_conservation(totals: Mapping[str, int], net_inflow: Mapping[str, int]) -> None:
     """Money is conserved per asset: what the accounts hold together is
     exactly what came in (deposits) less what went out (withdrawals)."""

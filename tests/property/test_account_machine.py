@@ -24,6 +24,7 @@ from ledger.errors import LedgerError, NotFound, Refused
 from ledger.invariants import (
     InvariantViolation,
     check_account,
+    check_accounts_conserve,
     check_conservation,
     totals_by_asset,
 )
@@ -308,11 +309,7 @@ class AccountMachine(RuleBasedStateMachine):
 
     @invariant()
     def money_is_conserved(self):
-        balances = [
-            {code: (b.available_minor, b.reserved_minor) for code, b in a.balances.items()}
-            for a in self.accounts.values()
-        ]
-        check_conservation(totals_by_asset(balances), self.net_inflow)
+        check_accounts_conserve(self.accounts.values(), self.net_inflow)
 
     @invariant()
     def accounts_match_the_shadow(self):

@@ -34,7 +34,9 @@ from ledger import order as lc
 from ledger.account import Account
 from ledger.book import Fees, Resting, Slice, check_slice
 from ledger.errors import InvalidInput, Refused
-from ledger.invariants import InvariantViolation, check_account, check_conservation, totals_by_asset
+from ledger.invariants import (
+    InvariantViolation, check_account, check_accounts_conserve, check_conservation,
+)
 from ledger.money import ASSETS
 from ledger.order import Order, OrderFill, Status, TimeInForce
 from ledger.symbols import SYMBOLS, Side
@@ -311,11 +313,7 @@ class TradingMachine(RuleBasedStateMachine):
 
     @invariant()
     def money_is_conserved_with_the_fee_account(self):
-        balances = [
-            {code: (b.available_minor, b.reserved_minor) for code, b in a.balances.items()}
-            for a in self.accounts.values()
-        ]
-        check_conservation(totals_by_asset(balances), self.deposited)
+        check_accounts_conserve(self.accounts.values(), self.deposited)
 
     @invariant()
     def every_account_is_consistent(self):
