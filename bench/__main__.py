@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench import servers
 from bench.run import Options, run
+from runtime.endpoint import DEFAULT_SERVER
 
 HERE = Path(__file__).parent
 # (rounds, warm-up s, window s, call timeout s) per mode: quick stays under two minutes.
@@ -22,8 +23,8 @@ MODES = {"quick": (2, 0.4, 1.5, 5.0), "full": (3, 3.0, 20.0, 30.0)}
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller and shorter: under two minutes")
-    parser.add_argument("--server", default="hypercorn", choices=servers.available(),
-                        help="the ASGI server of the ledger's endpoint (default: serve's, hypercorn)")
+    parser.add_argument("--server", default=DEFAULT_SERVER, choices=servers.available(),
+                        help=f"the ASGI server of the ledger's endpoint (default: serve's, {DEFAULT_SERVER})")
     parser.add_argument("--rounds", type=int, help="rounds of every case (quick 2, full 3)")
     parser.add_argument("--warmup-s", type=float, help="warm-up before each window (quick 0.4, full 3)")
     parser.add_argument("--duration-s", type=float, help="each measured window (quick 1.5, full 20)")

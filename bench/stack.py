@@ -4,9 +4,7 @@ optionally, extra endpoints on other ASGI servers serving a lone no-op."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,11 +44,6 @@ class Stack:
         return self.server.admin_url
 
     def close(self) -> None:
-        # granian (2.8, as bench.servers runs it) ignores SIGTERM for 5 s and
-        # more, but stops at once on SIGINT to its process group.
-        for endpoint in (self.endpoint, *(e for e, _ in self.extra.values())):
-            if endpoint.server == "granian" and endpoint.running:
-                os.killpg(endpoint.pid, signal.SIGINT)  # our unreaped child: its pid is its own
         try:
             stop_all([self.server, self.endpoint, *(e for e, _ in self.extra.values())], STOP_TIMEOUT_S)
         finally:

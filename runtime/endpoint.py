@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.process import ManagedProcess, Supervised, http_url, port_accepts, start_until_ready
@@ -13,20 +15,30 @@ from runtime.signing import ENDPOINT_KEYS_ENV
 DEFAULT_APP = "actors.app:app"
 
 
-def _hypercorn_argv(app: str, host: str, port: int) -> list[str]:
-    return [
-        sys.executable, "-m", "runtime.endpoint_main",
-        "--app", app, "--host", host, "--port", str(port),
-    ]  # fmt: skip
+def _module_argv(module: str) -> Callable[[str, str, int], list[str]]:
+    def argv(app: str, host: str, port: int) -> list[str]:
+        return [sys.executable, "-m", module, "--app", app, "--host", host, "--port", str(port)]
+    return argv
 
 
-# The ASGI servers an endpoint can run on, by name: each builds the command
-# line serving `app` on host:port over plain-text HTTP/2. Benchmarks add more;
-# each must load the app through `runtime.endpoint_main.load_app`, which
-# honours the identity keys (ENDPOINT_KEYS_ENV), or signing is silently off.
-SERVERS: dict[str, Callable[[str, str, int], list[str]]] = {
-    "hypercorn": _hypercorn_argv,
+@dataclass(frozen=True)
+class AsgiServer:
+    """How to run one ASGI server: the command line serving `app` on
+    host:port over plain-text HTTP/2, and the signal that stops it."""
+
+    argv: Callable[[str, str, int], list[str]]
+    stop_signal: int = signal.SIGTERM
+
+
+# The ASGI servers an endpoint can run on, by name. Benchmarks add more; each
+# must load the app through `runtime.endpoint_main.load_app`, which honours
+# the identity keys (ENDPOINT_KEYS_ENV), or signing is silently off.
+SERVERS: dict[str, AsgiServer] = {
+    "granian": AsgiServer(_module_argv("runtime.granian_main"), signal.SIGINT),
+    "hypercorn": AsgiServer(_module_argv("runtime.endpoint_main")),
 }
+# Chosen by measurement (bench/): about twice hypercorn's no-op rate here.
+DEFAULT_SERVER = "granian"
 
 
 class Endpoint(Supervised):
@@ -43,7 +55,7 @@ class Endpoint(Supervised):
         *,
         host: str = "127.0.0.1",
         port: int = 9080,
-        server: str = "hypercorn",
+        server: str = DEFAULT_SERVER,
         log_path: Path | str | None = None,
         cwd: Path | str | None = None,
         extra_env: Mapping[str, str] | None = None,
@@ -62,12 +74,14 @@ class Endpoint(Supervised):
         env.pop(ENDPOINT_KEYS_ENV, None)
         if self.identity_keys:
             env[ENDPOINT_KEYS_ENV] = ",".join(self.identity_keys)
+        kind = SERVERS[server]
         self._process = ManagedProcess(
             f"endpoint {app} ({server})",
-            SERVERS[server](app, host, port),
+            kind.argv(app, host, port),
             env=env,
             cwd=Path(cwd) if cwd else None,
             log_path=Path(log_path) if log_path else None,
+            stop_signal=kind.stop_signal,
         )
 
     @property

@@ -135,8 +135,10 @@ class ManagedProcess:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         log_path: Path | None = None,
+        stop_signal: int = signal.SIGTERM,
     ) -> None:
         self.name = name
+        self.stop_signal = stop_signal
         self.argv = argv
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
@@ -180,11 +182,12 @@ class ManagedProcess:
         )
 
     def stop(self, timeout_s: float) -> None:
-        """SIGTERM, then SIGKILL if it has not exited within `timeout_s`."""
+        """`stop_signal` (SIGTERM unless told), then SIGKILL if it has not
+        exited within `timeout_s`."""
         if self._popen is None:
             return
         if self._popen.poll() is None:
-            self._signal_group(signal.SIGTERM)
+            self._signal_group(self.stop_signal)
             try:
                 self._popen.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from runtime import paths, signing
-from runtime.endpoint import DEFAULT_APP, Endpoint
+from runtime.endpoint import DEFAULT_APP, DEFAULT_SERVER, SERVERS, Endpoint
 from runtime.process import StartupError, busy_ports, stop_all
 from runtime.registration import RegistrationError, register_and_wait
 from runtime.restate_server import RestateServer
@@ -83,6 +83,7 @@ def _processes(
     partitions: int,
     app: str,
     identity: signing.RequestIdentity | None,
+    asgi_server: str,
 ) -> tuple[RestateServer, Endpoint]:
     # restate's base dir lives inside the data dir, so accounts survive restarts.
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -101,6 +102,7 @@ def _processes(
         app,
         host=host,
         port=endpoint_port,
+        server=asgi_server,
         log_path=data_dir / "logs" / "endpoint.log",
         identity_keys=[identity.public_key] if identity else None,
     )
@@ -118,12 +120,14 @@ def serve(
     partitions: int = 1,
     app: str = DEFAULT_APP,
     signed: bool = True,
+    asgi_server: str = DEFAULT_SERVER,
     out: TextIO = sys.stdout,
 ) -> int:
     """Serves until SIGINT, SIGTERM or SIGHUP, then stops everything it started.
 
     `signed`: restate-server signs its requests with the data folder's key
     (created on first start) and the endpoint refuses unsigned ones (401).
+    `asgi_server`: what serves the endpoint (runtime.endpoint.SERVERS).
 
     Answers the exit status: 0 after a requested stop, 1 if a child died.
     Raises ServeError (or paths.SetupError) when it cannot start.
@@ -170,6 +174,7 @@ def serve(
             partitions,
             app,
             identity,
+            asgi_server,
         )
         # The server first: it stops sending invocations, so the endpoint
         # is idle when asked to stop.
@@ -236,6 +241,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="let the endpoint accept unsigned requests (default: restate-server signs "
         "with a key kept in <data-dir>/keys, the endpoint refuses anything else)",
     )
+    parser.add_argument(
+        "--asgi-server",
+        choices=sorted(SERVERS),
+        default=DEFAULT_SERVER,
+        help=f"what serves our endpoint (default {DEFAULT_SERVER}, about twice hypercorn's "
+        "rate here; see the README's Performance section)",
+    )
     # Lets tests serve a stand-in app; not part of the user-facing interface.
     parser.add_argument("--app", default=DEFAULT_APP, help=argparse.SUPPRESS)
 
@@ -253,6 +265,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             partitions=args.partitions,
             app=args.app,
             signed=args.signed,
+            asgi_server=args.asgi_server,
         )
     except (ServeError, paths.SetupError) as error:
         print(f"ledger serve: {error}", file=sys.stderr)

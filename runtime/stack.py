@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from runtime import paths, signing
-from runtime.endpoint import DEFAULT_APP, Endpoint
+from runtime.endpoint import DEFAULT_APP, DEFAULT_SERVER, Endpoint
 from runtime.process import PortInUseError, free_port, stop_all
 from runtime.registration import register_and_wait
 from runtime.restate_server import RestateServer
@@ -45,7 +45,7 @@ def start_single_node(
     partitions: int = 1,
     signed: bool = True,
     endpoint_env: Mapping[str, str] | None = None,
-    server: str = "hypercorn",
+    server: str = DEFAULT_SERVER,
     timeout_s: float = START_TIMEOUT_S,
 ) -> SingleNode:
     """Starts both on fresh ports and registers; on failure stops what it

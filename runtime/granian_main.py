@@ -1,0 +1,78 @@
+"""Serves a restate ASGI app with granian over plain-text HTTP/2.
+
+    python -m runtime.granian_main --app actors.app:app --host 127.0.0.1 --port 9080
+
+Measured side by side on two cores (bench/), granian serves a no-op handler
+at about twice the rate of hypercorn tuned for restate, which is the first
+thing to run out of CPU; so it is `serve`'s default, and hypercorn the
+alternative (`ledger serve --server hypercorn`).
+
+Stopping: send SIGINT to the process group (`Endpoint` does). The restate
+SDK installs its own SIGTERM handler in the worker on its first request,
+replacing granian's, so a SIGTERM alone stops the worker only when
+`workers_kill_timeout` runs out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import signal
+
+from runtime.endpoint_main import DEFAULT_GRACEFUL_TIMEOUT_S, identity_keys_from_env, load_app
+
+APP_ENV = "LEDGER_GRANIAN_APP"
+_PR_SET_PDEATHSIG = 1
+# As for hypercorn (endpoint_main): restate-server keeps one HTTP/2
+# connection and opens a stream per invocation, thousands at once under
+# load, so neither streams nor requests in flight may be capped low.
+_UNLIMITED_STREAMS = 2**31 - 1
+_MAX_IN_FLIGHT = 1 << 20
+
+
+def make_app():
+    """Granian's app factory, called in its worker process.
+
+    The worker must die with granian's main process, as that one dies with
+    whoever started it (runtime.process), or a SIGKILLed endpoint would leave
+    a worker serving on the port."""
+    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the line above
+        os._exit(1)
+    return load_app(os.environ[APP_ENV], identity_keys_from_env())
+
+
+def main(argv: list[str] | None = None) -> None:
+    from granian import Granian
+    from granian.http import HTTP2Settings
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app", default="actors.app:app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9080)
+    args = parser.parse_args(argv)
+    keys = identity_keys_from_env()
+    load_app(args.app, keys)  # fail here, with the reason, before any worker starts
+    if keys:
+        print(f"request signing on: accepting requests signed by {', '.join(keys)}", flush=True)
+    else:
+        print("request signing off: accepting unsigned requests", flush=True)
+    os.environ[APP_ENV] = args.app
+    Granian(
+        "runtime.granian_main:make_app",
+        factory=True,
+        address=args.host,
+        port=args.port,
+        interface="asgi",
+        http="auto",
+        websockets=False,
+        log_access=False,
+        backpressure=_MAX_IN_FLIGHT,
+        http2_settings=HTTP2Settings(max_concurrent_streams=_UNLIMITED_STREAMS),
+        workers_kill_timeout=max(1, round(DEFAULT_GRACEFUL_TIMEOUT_S)),
+    ).serve()
+
+
+if __name__ == "__main__":
+    main()
