@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import paths, signing
-from runtime.endpoint import DEFAULT_APP, Endpoint
+from runtime.endpoint import DEFAULT_APP, DEFAULT_SERVER, Endpoint
 from runtime.process import stop_all
 from runtime.registration import register_and_wait
 from runtime.stack import (  # noqa: F401 (distinct_free_ports: used by tests)
@@ -129,6 +129,7 @@ def start_stack(
     partitions: int = 1,
     timeout_s: float = START_TIMEOUT_S,
     signed: bool = True,
+    server: str = DEFAULT_SERVER,
 ) -> Stack:
     """Starts a server (data and logs under `workdir`) and an endpoint serving `app`, registers.
 
@@ -138,7 +139,7 @@ def start_stack(
     """
     check_app_importable(app)
     node = start_single_node(workdir, app, partitions=partitions, signed=signed,
-                             endpoint_env=ENDPOINT_ENV, timeout_s=timeout_s)
+                             endpoint_env=ENDPOINT_ENV, server=server, timeout_s=timeout_s)
     return Stack(node.server, node.endpoint, node.deployment, node.identity)
 
 
@@ -270,6 +271,10 @@ class ServeProcess:
         """The processes serve started (restate-server and the endpoint)."""
         return children(self.pid)
 
+    def descendants(self) -> list[int]:
+        """Those and theirs (granian's worker): what must all be gone after a stop."""
+        return descendants(self.pid)
+
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> int:
         """Sends `sig` and waits for serve to exit; answers its exit status
         and collects the rest of its output."""
@@ -298,6 +303,16 @@ def children(pid: int) -> list[int]:
             found += [int(child) for child in (task / "children").read_text().split()]
         except FileNotFoundError:
             continue  # the thread ended meanwhile
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    found = children(pid)
+    for child in list(found):
+        try:
+            found += descendants(child)
+        except FileNotFoundError:
+            continue  # it ended meanwhile
     return found
 
 

@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from runtime import paths
-from runtime.endpoint import Endpoint
+from runtime.endpoint import SERVERS, Endpoint
 from runtime.process import StartupError, free_port, poll_until
 from runtime.registration import wait_until_ok
-from tests.harness import Stack, distinct_free_ports, start_stack
+from tests.harness import Stack, children, descendants, distinct_free_ports, start_stack
 
 PROBE_APP = "tests.serving.probe_app:app"
 DEADLINE_S = 30.0
@@ -43,9 +43,10 @@ def test_a_missing_binary_says_to_run_make_setup(
         paths.restate_server_bin()
 
 
-@pytest.fixture(scope="module")
-def probe_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with start_stack(tmp_path_factory.mktemp("probe-stack"), PROBE_APP) as stack:
+# Every ASGI server `serve` offers goes through the same crashes and stops.
+@pytest.fixture(scope="module", params=sorted(SERVERS))
+def probe_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with start_stack(tmp_path_factory.mktemp("probe-stack"), PROBE_APP, server=request.param) as stack:
         yield stack
 
 
@@ -168,13 +169,6 @@ def _read_until(process: subprocess.Popen[bytes], marker: str, timeout_s: float)
     return text
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
 def _cmdline(pid: int) -> bytes:
     return Path(f"/proc/{pid}/cmdline").read_bytes()
 
@@ -188,7 +182,8 @@ def _alive(pid: int) -> bool:
 
 
 def _start_serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], int, list[int]]:
-    """`ledger serve` on free ports, once it printed its ingress: (process, ingress port, children)."""
+    """`ledger serve` on free ports, once it printed its ingress: (process,
+    ingress port, every process under it: its two children and theirs)."""
     ingress_port, admin_port, endpoint_port, node_port = distinct_free_ports(4)
     serve = _ledger_serve(
         "--ingress-port", str(ingress_port),
@@ -200,12 +195,12 @@ def _start_serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], int, list[int
     try:
         output = _read_until(serve, "ingress:", DEADLINE_S)
         assert f"ingress:  http://127.0.0.1:{ingress_port}" in output
-        children = _children(serve.pid)
-        assert len(children) == 2, children  # restate-server and the endpoint
+        assert len(children(serve.pid)) == 2, children(serve.pid)  # restate-server and the endpoint
+        everything = descendants(serve.pid)
     except BaseException:
         _kill(serve)
         raise
-    return serve, ingress_port, children
+    return serve, ingress_port, everything
 
 
 def _kill(serve: subprocess.Popen[bytes]) -> None:
@@ -216,7 +211,7 @@ def _kill(serve: subprocess.Popen[bytes]) -> None:
 
 @live
 def test_serve_runs_in_the_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    serve, ingress_port, children = _start_serve(tmp_path / "data")
+    serve, ingress_port, everything = _start_serve(tmp_path / "data")
     try:
         response = wait_until_ok(
             f"http://127.0.0.1:{ingress_port}", "/Probe/serve/add", json=3, timeout_s=DEADLINE_S
@@ -226,19 +221,19 @@ def test_serve_runs_in_the_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path
 
         serve.send_signal(signal.SIGINT)
         assert serve.wait(timeout=DEADLINE_S) == 0
-        assert not [pid for pid in children if _alive(pid)]
+        assert not [pid for pid in everything if _alive(pid)]
     finally:
         _kill(serve)
 
 
 @live
 def test_serve_stops_everything_when_a_child_dies(tmp_path: Path) -> None:
-    serve, _, children = _start_serve(tmp_path / "data")
+    serve, _, everything = _start_serve(tmp_path / "data")
     try:
-        endpoint_pid = next(pid for pid in children if b"endpoint_main" in _cmdline(pid))
+        endpoint_pid = next(pid for pid in children(serve.pid) if b"runtime.granian_main" in _cmdline(pid))
         os.kill(endpoint_pid, signal.SIGKILL)
         assert serve.wait(timeout=DEADLINE_S) == 1
-        poll_until(lambda: not any(_alive(pid) for pid in children), DEADLINE_S, "children to exit")
+        poll_until(lambda: not any(_alive(pid) for pid in everything), DEADLINE_S, "children to exit")
         assert b"exited unexpectedly" in serve.stdout.read()
     finally:
         _kill(serve)

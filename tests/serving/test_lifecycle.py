@@ -27,11 +27,11 @@ def _post(base_url: str, path: str, body: object, **headers: str) -> httpx.Respo
 
 
 def _stop_and_check_clean(serve: ServeProcess, sig: int) -> None:
-    children = serve.children()
-    assert len(children) == 2, children  # restate-server and the endpoint
+    assert len(serve.children()) == 2, serve.children()  # restate-server and the endpoint
+    everything = serve.descendants()
     assert serve.stop(sig, timeout_s=DEADLINE_S) == 0, serve.output
     assert "exited unexpectedly" not in serve.output
-    assert not [pid for pid in children if alive(pid)]
+    assert not [pid for pid in everything if alive(pid)]
     assert all(port_is_free(HOST, port) for port in serve.ports)
 
 
@@ -88,7 +88,7 @@ def test_a_stop_during_startup_leaves_nothing_behind(tmp_path: Path) -> None:
             DEADLINE_S,
             "serve to start restate-server",
         )
-        children = first.children()
+        children = first.descendants()
         assert first.stop(signal.SIGTERM, timeout_s=DEADLINE_S) == 0, first.output
         assert "restate-ledger is serving" not in first.output
         assert not [pid for pid in children if alive(pid)]

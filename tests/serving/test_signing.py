@@ -214,7 +214,7 @@ def _listening_sockets(pids: list[int]) -> list[tuple[str, int]]:
 
 @live
 def test_serve_listens_on_loopback_only(served: ServeProcess) -> None:
-    sockets = _listening_sockets(served.children())
+    sockets = _listening_sockets(served.descendants())
     ports = {port for _, port in sockets}
     assert set(served.ports) <= ports, sockets
     not_loopback = [
