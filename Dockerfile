@@ -23,4 +23,7 @@ RUN pip install . \
 
 USER ledger
 EXPOSE 9080
-CMD ["python", "-m", "runtime.endpoint_main", "--app", "actors.app:app", "--host", "0.0.0.0", "--port", "9080"]
+# granian, as `ledger serve` runs the endpoint; SIGINT stops it at once (the
+# restate SDK takes over SIGTERM in its worker).
+STOPSIGNAL SIGINT
+CMD ["python", "-m", "runtime.granian_main", "--app", "actors.app:app", "--host", "0.0.0.0", "--port", "9080"]

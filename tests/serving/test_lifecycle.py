@@ -35,12 +35,13 @@ def _stop_and_check_clean(serve: ServeProcess, sig: int) -> None:
     assert all(port_is_free(HOST, port) for port in serve.ports)
 
 
-def test_sigterm_then_restart_serves_the_same_balances(tmp_path: Path) -> None:
+def test_sigterm_then_restart_on_the_other_asgi_server_serves_the_same_balances(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     account = f"life-{uuid.uuid4().hex[:8]}"
     first = ServeProcess(data_dir)  # the real app, actors.app:app
     try:
         first.start()
+        assert any(b"runtime.granian_main" in _cmdline(pid) for pid in first.children())  # the default
         _post(first.ingress_url, f"/Account/{account}/open", {})
         _post(
             first.ingress_url,
@@ -55,10 +56,12 @@ def test_sigterm_then_restart_serves_the_same_balances(tmp_path: Path) -> None:
     finally:
         first.kill()
 
-    # Same data, same ports (the node keeps its address in its data).
-    second = ServeProcess(data_dir, ports=first.ports)
+    # Same data, same ports (the node keeps its address in its data), and the
+    # endpoint on the other ASGI server `serve` offers.
+    second = ServeProcess(data_dir, ports=first.ports, args=("--asgi-server", "hypercorn"))
     try:
         second.start()
+        assert any(b"runtime.endpoint_main" in _cmdline(pid) for pid in second.children())
         after = _post(second.ingress_url, f"/Account/{account}/balance", {}).json()
         assert after == before
         history = _post(second.ingress_url, f"/Account/{account}/history", {}).json()

@@ -6,6 +6,7 @@ keys resolved) and checked against what a working cluster requires.
 """
 
 import json
+import signal
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -112,6 +113,19 @@ def test_ledger_is_built_from_the_repo_and_serves_the_app_on_9080(services):
     cmd = command(ledger)
     assert "actors.app:app" in cmd
     assert "--port 9080" in cmd
+
+
+def test_ledger_runs_the_default_asgi_server_and_stops_it_as_serve_does(services):
+    from runtime.endpoint import DEFAULT_SERVER, SERVERS
+
+    ledger = services["ledger"]
+    kind = SERVERS[DEFAULT_SERVER]
+    argv = kind.argv("actors.app:app", "0.0.0.0", 9080)[1:]  # past the interpreter's path
+    assert command(ledger).split()[1:] == argv
+    assert signal.Signals[ledger["stop_signal"]] == kind.stop_signal
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"STOPSIGNAL {signal.Signals(kind.stop_signal).name}" in dockerfile
+    assert ", ".join(f'"{arg}"' for arg in argv) in dockerfile
 
 
 def test_register_posts_the_ledger_uri_to_an_admin_api(services):
