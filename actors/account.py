@@ -40,10 +40,12 @@ async def _load_open(ctx, key: str) -> Account:
     return acct.require_open(await _load(ctx, key), key)
 
 
-async def _store(ctx, change: Change, op: Operation | None = None) -> None:
+async def _store(ctx, change: Change, op: Operation | None = None, at_ms: int | None = None) -> None:
     """Write one change: the account, its history record, its operation.
-    Called only once the change is fully decided (DESIGN rule 1)."""
-    at_ms = await now_ms(ctx)
+    Called only once the change is fully decided (DESIGN rule 1). A saga's
+    step passes its saga's instant; a public handler reads the clock."""
+    if at_ms is None:
+        at_ms = await now_ms(ctx)
     ctx.set(ACCOUNT, change.account.to_record())
     seq = change.account.history_count
     ctx.set(history.state_key(seq), history.record(seq, change.entry, at_ms))
@@ -54,6 +56,14 @@ async def _store(ctx, change: Change, op: Operation | None = None) -> None:
 async def _recorded(ctx, op_id: str) -> Operation | None:
     rec = await ctx.get(_op_key(op_id))
     return None if rec is None else Operation.from_record(rec)
+
+
+async def _open_and_recorded(ctx, key: str, op_id: str) -> tuple[Account, Operation | None]:
+    """The open account and the operation's record, asked for together:
+    with lazy state each is a round trip, and they need not wait on each other."""
+    record, rec = await all_of(ctx.get(ACCOUNT), ctx.get(_op_key(op_id)))
+    account_now = acct.require_open(None if record is None else Account.from_record(key, record), key)
+    return account_now, None if rec is None else Operation.from_record(rec)
 
 
 def _op_answer(op: Operation, applied: bool) -> dict:
@@ -147,8 +157,7 @@ async def refund(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     """Give back what the debit `compensates` took, once; nothing if that
     debit never applied (it was refused, or never ran)."""
     req = parse_body(RefundBody, body)
-    account_now = await _load_open(ctx, key)
-    done = await _recorded(ctx, req.op)
+    account_now, done = await _open_and_recorded(ctx, key, req.op)
     if done is not None:
         return _op_answer(done, applied=False)
     forward = await _recorded(ctx, req.compensates)
@@ -159,7 +168,7 @@ async def refund(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     assert forward.kind == "debit", forward
     op = Operation(req.op, "refund", forward.asset, forward.amount_minor, ref=req.compensates)
     change = acct.refund(account_now, money.ASSETS[forward.asset], forward.amount_minor, forward.ref)
-    await _store(ctx, change, op)
+    await _store(ctx, change, op, req.at_ms)
     return _op_answer(op, applied=True)
 
 
@@ -168,10 +177,10 @@ async def reserve(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     req = parse_body(ReserveBody, body)
     asset = money.asset(req.asset)
     op = Operation(req.op, "reserve", asset.code, req.amount_minor, ref=req.hold)
-    account_now = await _load_open(ctx, key)
-    if already_applied(await _recorded(ctx, req.op), op):
+    account_now, recorded = await _open_and_recorded(ctx, key, req.op)
+    if already_applied(recorded, op):
         return _op_answer(op, applied=False)
-    await _store(ctx, acct.reserve(account_now, req.hold, asset, req.amount_minor), op)
+    await _store(ctx, acct.reserve(account_now, req.hold, asset, req.amount_minor), op, req.at_ms)
     return _op_answer(op, applied=True)
 
 
@@ -206,17 +215,16 @@ async def _move(ctx, key: str, req: MoveBody, transition) -> dict:
     asset = money.asset(req.asset)
     kind = transition.__name__
     op = Operation(req.op, kind, asset.code, req.amount_minor, ref=req.ref)
-    account_now = await _load_open(ctx, key)
-    if already_applied(await _recorded(ctx, req.op), op):
+    account_now, recorded = await _open_and_recorded(ctx, key, req.op)
+    if already_applied(recorded, op):
         return _op_answer(op, applied=False)
-    await _store(ctx, transition(account_now, asset, req.amount_minor, req.ref), op)
+    await _store(ctx, transition(account_now, asset, req.amount_minor, req.ref), op, req.at_ms)
     return _op_answer(op, applied=True)
 
 
 async def _on_hold(ctx, key: str, req: ReleaseBody | CaptureBody, transition) -> dict:
     kind = transition.__name__
-    account_now = await _load_open(ctx, key)
-    recorded = await _recorded(ctx, req.op)
+    account_now, recorded = await _open_and_recorded(ctx, key, req.op)
     if recorded is not None:
         asked = Operation(req.op, kind, recorded.asset, req.amount_minor or recorded.amount_minor, req.hold)
         if recorded.amount_minor is None or already_applied(recorded, asked):
@@ -228,5 +236,5 @@ async def _on_hold(ctx, key: str, req: ReleaseBody | CaptureBody, transition) ->
         return _op_answer(op, applied=False)
     change = transition(account_now, req.hold, req.amount_minor)
     op = Operation(req.op, kind, change.entry.asset, change.entry.amount_minor, req.hold)
-    await _store(ctx, change, op)
+    await _store(ctx, change, op, req.at_ms)
     return _op_answer(op, applied=True)

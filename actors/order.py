@@ -46,10 +46,11 @@ async def place(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     if first is not None:
         asked = Order(key, req.account, sym, Side(req.side), quantity_minor, price_minor, tif, req.expires_at_ms)
         return _answer(lifecycle.resubmitted(first, asked))
+    at_ms = await now_ms(ctx)
     asked = lifecycle.new(key, req.account, sym, Side(req.side), quantity_minor, price_minor, tif,
-                          req.expires_at_ms, await now_ms(ctx))
+                          req.expires_at_ms, at_ms)
     ctx.set(ORDER, asked.to_record())
-    placed = await _place(ctx, asked)
+    placed = await _place(ctx, asked, at_ms)
     ctx.set(ORDER, placed.to_record())
     return _answer(placed)
 
@@ -59,7 +60,7 @@ async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     parse_body(EmptyBody, body)
     current = await _require(ctx, key)
     lifecycle.require_cancellable(current)
-    done = await _take_off_venue(ctx, current, "cancelled by request")
+    done = await _take_off_venue(ctx, current, "cancelled by request", await now_ms(ctx))
     if done is None:
         raise Refused(f"order {key} is already filled; its last fills are settling")
     return done.view()
@@ -88,20 +89,24 @@ async def expire(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     parse_body(EmptyBody, body)
     current = await _require(ctx, key)
     if current.status in lifecycle.LIVE:
-        await _take_off_venue(ctx, current, "expired (good till date)")
+        await _take_off_venue(ctx, current, "expired (good till date)", await now_ms(ctx))
     return {"order": key}
 
 
-async def _place(ctx, o: Order) -> Order:
+async def _place(ctx, o: Order, at_ms: int) -> Order:
+    """`at_ms`: the instant `place` read, stamped on the hold's records and
+    the start of a GTD order's timer (so it fires the placing's duration
+    late, never early)."""
     asset, held_minor = o.hold
     venue = venue_for(o)
     reserve_op = op_id("order", o.order_id, "reserve")
     saga = Saga()
     saga.on_rollback("release hold", lambda: call(ctx, account_obj.release, o.account, ReleaseBody(
-        op=_final_release(o), hold=o.order_id, amount_minor=held_minor, compensates=reserve_op)))
+        op=_final_release(o), hold=o.order_id, amount_minor=held_minor, compensates=reserve_op,
+        at_ms=at_ms)))
     try:
         await call(ctx, account_obj.reserve, o.account, ReserveBody(
-            op=reserve_op, hold=o.order_id, asset=asset, amount_minor=held_minor))
+            op=reserve_op, hold=o.order_id, asset=asset, amount_minor=held_minor, at_ms=at_ms))
     except restate.TerminalError as err:
         return lifecycle.rejected(o, err.message, 404 if err.status_code == 404 else 409)
     saga.on_rollback("cancel at venue", lambda: venue.cancel(ctx, o))
@@ -117,21 +122,21 @@ async def _place(ctx, o: Order) -> Order:
     ))
     if outcome["release_minor"]:
         await call(ctx, account_obj.release, o.account, ReleaseBody(
-            op=_final_release(o), hold=o.order_id, amount_minor=outcome["release_minor"]))
+            op=_final_release(o), hold=o.order_id, amount_minor=outcome["release_minor"], at_ms=at_ms))
     if o.tif is TimeInForce.GTD and outcome["rested"]:
-        send(ctx, expire, o.order_id, EmptyBody(), delay=_until(o.expires_at_ms, await now_ms(ctx)))
+        send(ctx, expire, o.order_id, EmptyBody(), delay=_until(o.expires_at_ms, at_ms))
     taker_fills = tuple(OrderFill(f.trade_id, f.price_minor, f.quantity_minor, "TAKER") for f in fills)
     return lifecycle.placed(o, taker_fills, outcome["rested"], outcome["cancel_reason"])
 
 
-async def _take_off_venue(ctx, o: Order, reason: str) -> Order | None:
+async def _take_off_venue(ctx, o: Order, reason: str, at_ms: int) -> Order | None:
     """Cancel at the venue and give back the hold; None if nothing was left."""
     answer = await venue_for(o).cancel(ctx, o)
     if not answer["cancelled"]:
         return None
     if answer["release_minor"]:
         await call(ctx, account_obj.release, o.account, ReleaseBody(
-            op=_final_release(o), hold=o.order_id, amount_minor=answer["release_minor"]))
+            op=_final_release(o), hold=o.order_id, amount_minor=answer["release_minor"], at_ms=at_ms))
     done = lifecycle.cancelled(o, reason)
     ctx.set(ORDER, done.to_record())
     return done

@@ -14,7 +14,7 @@ import restate
 
 from actors import account as account_obj
 from actors import config
-from actors.shell import all_of, call, handler, send
+from actors.shell import all_of, call, handler, now_ms, send
 from ledger.book import Fill
 from ledger.models import CaptureBody, MakerFillBody, MoveBody, OpenBody, ReleaseBody, SettleBody, parse_body
 from ledger.operations import op_id
@@ -33,13 +33,14 @@ async def settle(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     fill = Fill.from_record(req.model_dump())
     sym = symbol(fill.symbol, config.EXTRA_SYMBOLS)
     step = lambda name: op_id("trade", key, name)  # noqa: E731
+    at_ms = await now_ms(ctx)  # once: every leg's record carries the settlement's instant
     captures = [
         call(ctx, account_obj.capture, fill.seller, CaptureBody(
-            op=step("seller-capture"), hold=fill.seller_order, amount_minor=fill.quantity_minor)),
+            op=step("seller-capture"), hold=fill.seller_order, amount_minor=fill.quantity_minor, at_ms=at_ms)),
     ]
     if fill.quote_minor:
         captures.append(call(ctx, account_obj.capture, fill.buyer, CaptureBody(
-            op=step("buyer-capture"), hold=fill.buyer_order, amount_minor=fill.quote_minor)))
+            op=step("buyer-capture"), hold=fill.buyer_order, amount_minor=fill.quote_minor, at_ms=at_ms)))
     await all_of(*captures)
     legs = [
         (fill.seller, sym.quote.code, fill.quote_minor - fill.seller_fee_minor, "seller-receive"),
@@ -50,7 +51,8 @@ async def settle(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     if fill.seller_fee_minor or fill.buyer_fee_minor:
         await call(ctx, account_obj.open_account, config.FEE_ACCOUNT, OpenBody(owner="trading fees"))
     await all_of(*(
-        call(ctx, account_obj.receive, who, MoveBody(op=step(name), asset=asset, amount_minor=amount, ref=key))
+        call(ctx, account_obj.receive, who,
+             MoveBody(op=step(name), asset=asset, amount_minor=amount, ref=key, at_ms=at_ms))
         for who, asset, amount, name in legs if amount > 0
     ))
     maker_side = fill.taker_side.opposite
@@ -58,7 +60,7 @@ async def settle(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     if fill.maker_release_minor:
         await call(ctx, account_obj.release, maker, ReleaseBody(
             op=op_id("order", maker_order, "final-release"), hold=maker_order,
-            amount_minor=fill.maker_release_minor))
+            amount_minor=fill.maker_release_minor, at_ms=at_ms))
     from actors import order as order_obj  # the Order object imports this one
 
     send(ctx, order_obj.maker_fill, maker_order, MakerFillBody(

@@ -14,7 +14,7 @@ import restate
 
 from actors import account as account_obj
 from actors.saga import Saga
-from actors.shell import call, handler
+from actors.shell import call, handler, now_ms
 from ledger import money
 from ledger import transfer as tr
 from ledger.errors import NotFound, Refused
@@ -52,21 +52,24 @@ async def status(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dic
 
 async def _move(ctx: restate.ObjectContext, t: Transfer) -> Transfer:
     debit_op = op_id("transfer", t.transfer_id, "debit")
+    at_ms = await now_ms(ctx)  # once: both legs (and a refund) carry the transfer's instant
     saga = Saga()
     saga.on_rollback(
         "refund source",
         lambda: call(ctx, account_obj.refund, t.source,
-                     RefundBody(op=op_id("transfer", t.transfer_id, "refund"), compensates=debit_op)),
+                     RefundBody(op=op_id("transfer", t.transfer_id, "refund"), compensates=debit_op,
+                                at_ms=at_ms)),
     )
     try:
         await call(ctx, account_obj.debit, t.source,
-                   MoveBody(op=debit_op, asset=t.asset, amount_minor=t.amount_minor, ref=t.transfer_id))
+                   MoveBody(op=debit_op, asset=t.asset, amount_minor=t.amount_minor, ref=t.transfer_id,
+                            at_ms=at_ms))
     except restate.TerminalError as err:
         return tr.finish(t, Status.FAILED, err.message, await saga.rollback())
     try:
         await call(ctx, account_obj.credit, t.target,
                    MoveBody(op=op_id("transfer", t.transfer_id, "credit"), asset=t.asset,
-                            amount_minor=t.amount_minor, ref=t.transfer_id))
+                            amount_minor=t.amount_minor, ref=t.transfer_id, at_ms=at_ms))
     except restate.TerminalError as err:
         return tr.finish(t, Status.COMPENSATED, err.message, await saga.rollback())
     return tr.finish(t, Status.COMPLETED)

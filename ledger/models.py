@@ -117,6 +117,11 @@ class MakerFillBody(_Body):
 
 # --- internal: called by sagas only, with amounts already in minor units -----
 
+# The instant the calling saga read once (ctx.time()), stamped on the step's
+# history record: a step then costs no journaled clock read of its own, one
+# round trip to restate-server less per account operation.
+AtMs = Annotated[int, Field(strict=True, ge=0)]
+
 
 class MoveBody(_Body):
     """debit / credit"""
@@ -125,11 +130,13 @@ class MoveBody(_Body):
     asset: AssetCode
     amount_minor: MinorUnits
     ref: OpId
+    at_ms: AtMs
 
 
 class RefundBody(_Body):
     op: OpId
     compensates: OpId  # the debit it gives back; its record says how much
+    at_ms: AtMs
 
 
 class ReserveBody(_Body):
@@ -137,12 +144,14 @@ class ReserveBody(_Body):
     hold: OpId
     asset: AssetCode
     amount_minor: MinorUnits
+    at_ms: AtMs
 
 
 class ReleaseBody(_Body):
     op: OpId
     hold: OpId
     amount_minor: MinorUnits | None = None  # absent: all that is left
+    at_ms: AtMs
     # As a saga's compensation: do nothing if this operation never applied.
     compensates: OpId | None = None
 
@@ -151,6 +160,7 @@ class CaptureBody(_Body):
     op: OpId
     hold: OpId
     amount_minor: MinorUnits
+    at_ms: AtMs
 
 
 M = TypeVar("M", bound=_Body)

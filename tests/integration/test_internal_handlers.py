@@ -15,13 +15,13 @@ pytestmark = pytest.mark.live
 
 # Every ingress-private handler, with a body it would accept from a saga.
 INTERNAL = {
-    ("Account", "debit"): {"op": "x:debit", "asset": "USD", "amount_minor": 100, "ref": "x"},
-    ("Account", "credit"): {"op": "x:credit", "asset": "USD", "amount_minor": 100, "ref": "x"},
-    ("Account", "receive"): {"op": "x:receive", "asset": "USD", "amount_minor": 100, "ref": "x"},
-    ("Account", "refund"): {"op": "x:refund", "compensates": "x:debit"},
-    ("Account", "reserve"): {"op": "x:reserve", "hold": "h", "asset": "USD", "amount_minor": 100},
-    ("Account", "release"): {"op": "x:release", "hold": "h"},
-    ("Account", "capture"): {"op": "x:capture", "hold": "h", "amount_minor": 100},
+    ("Account", "debit"): {"op": "x:debit", "asset": "USD", "amount_minor": 100, "ref": "x", "at_ms": 1},
+    ("Account", "credit"): {"op": "x:credit", "asset": "USD", "amount_minor": 100, "ref": "x", "at_ms": 1},
+    ("Account", "receive"): {"op": "x:receive", "asset": "USD", "amount_minor": 100, "ref": "x", "at_ms": 1},
+    ("Account", "refund"): {"op": "x:refund", "compensates": "x:debit", "at_ms": 1},
+    ("Account", "reserve"): {"op": "x:reserve", "hold": "h", "asset": "USD", "amount_minor": 100, "at_ms": 1},
+    ("Account", "release"): {"op": "x:release", "hold": "h", "at_ms": 1},
+    ("Account", "capture"): {"op": "x:capture", "hold": "h", "amount_minor": 100, "at_ms": 1},
     ("Order", "maker_fill"): {"trade": "t", "price_minor": 1, "quantity_minor": 1},
     ("Order", "expire"): {},
     ("OrderBook", "submit"): {"order": "o", "account": "a", "side": "BUY", "quantity_minor": 1,

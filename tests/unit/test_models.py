@@ -21,7 +21,7 @@ from ledger.models import (
 )
 
 GOOD_TRANSFER = {"source": "alice", "target": "bob", "asset": "USD", "amount": "12.50"}
-GOOD_MOVE = {"op": "t1:debit", "asset": "USD", "amount_minor": 1250, "ref": "t1"}
+GOOD_MOVE = {"op": "t1:debit", "asset": "USD", "amount_minor": 1250, "ref": "t1", "at_ms": 1}
 _DROP = object()  # a field value meaning "leave this field out"
 
 
@@ -73,8 +73,8 @@ def test_optional_fields_parse():
     assert parse_body(OpenBody, raw({"owner": None})).owner is None
     h = parse_body(HistoryBody, raw({"limit": 5, "before": 40}))
     assert (h.limit, h.before) == (5, 40)
-    r = parse_body(ReleaseBody, raw({"op": "o", "hold": "h"}))
-    assert r.amount_minor is None
+    r = parse_body(ReleaseBody, raw({"op": "o", "hold": "h", "at_ms": 5}))
+    assert (r.amount_minor, r.at_ms) == (None, 5)
 
 
 def test_an_id_of_exactly_64_allowed_characters_parses():
@@ -137,6 +137,12 @@ MALFORMED = [
     (MoveBody, move(amount_minor=-1), "amount_minor"),
     (MoveBody, move(amount_minor=True), "amount_minor"),
     (MoveBody, move(op=""), "op"),
+    # a saga's instant: a whole number of ms, never a float, a string or negative
+    (MoveBody, move(at_ms=-1), "at_ms"),
+    (MoveBody, move(at_ms=1.5), "at_ms"),
+    (MoveBody, move(at_ms="1"), "at_ms"),
+    (MoveBody, move(at_ms=_DROP), "at_ms"),
+    (RefundBody, raw({"op": "o", "compensates": "d"}), "at_ms"),
     (MoveBody, move(op="o" * 201), "op"),
     (ReserveBody, raw({"op": "o", "hold": "h", "asset": "USD", "amount_minor": 0.5}),
      "amount_minor"),
