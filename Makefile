@@ -8,7 +8,7 @@ RESTATE_VERSION := 1.7.12
 STAMP_VENV := $(VENV)/.installed
 STAMP_TOOLS := $(TOOLS)/.installed-$(RESTATE_VERSION)
 
-.PHONY: setup serve test campaign bench bench-quick clean
+.PHONY: setup serve test campaign bench bench-quick bench-floors clean
 
 setup: $(STAMP_VENV) $(STAMP_TOOLS)
 
@@ -43,6 +43,10 @@ bench: setup $(STAMP_BENCH)
 
 bench-quick: setup $(STAMP_BENCH)
 	$(VENV)/bin/python -m bench --quick $(ARGS)
+
+# What each round trip of a deposit costs on this engine (README "Performance").
+bench-floors: setup
+	$(VENV)/bin/python -m bench.floors $(ARGS)
 
 # A long fault campaign (README "Fault campaign"); override with CAMPAIGN_ARGS="...".
 CAMPAIGN_ARGS ?= --duration-s 600 --faults mixed --out campaign-results.json
