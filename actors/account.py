@@ -31,9 +31,12 @@ def _op_key(op_id: str) -> str:
     return f"op:{op_id}"
 
 
-async def _load(ctx, key: str) -> Account | None:
-    record = await ctx.get(ACCOUNT)
+def _account(key: str, record: dict | None) -> Account | None:
     return None if record is None else Account.from_record(key, record)
+
+
+async def _load(ctx, key: str) -> Account | None:
+    return _account(key, await ctx.get(ACCOUNT))
 
 
 async def _load_open(ctx, key: str) -> Account:
@@ -53,17 +56,19 @@ async def _store(ctx, change: Change, op: Operation | None = None, at_ms: int | 
         ctx.set(_op_key(op.op_id), op.to_record())
 
 
+def _operation(record: dict | None) -> Operation | None:
+    return None if record is None else Operation.from_record(record)
+
+
 async def _recorded(ctx, op_id: str) -> Operation | None:
-    rec = await ctx.get(_op_key(op_id))
-    return None if rec is None else Operation.from_record(rec)
+    return _operation(await ctx.get(_op_key(op_id)))
 
 
 async def _open_and_recorded(ctx, key: str, op_id: str) -> tuple[Account, Operation | None]:
     """The open account and the operation's record, asked for together:
     with lazy state each is a round trip, and they need not wait on each other."""
-    record, rec = await all_of(ctx.get(ACCOUNT), ctx.get(_op_key(op_id)))
-    account_now = acct.require_open(None if record is None else Account.from_record(key, record), key)
-    return account_now, None if rec is None else Operation.from_record(rec)
+    account_record, op_record = await all_of(ctx.get(ACCOUNT), ctx.get(_op_key(op_id)))
+    return acct.require_open(_account(key, account_record), key), _operation(op_record)
 
 
 def _op_answer(op: Operation, applied: bool) -> dict:
