@@ -9,7 +9,6 @@ count, one history row per movement, one row per transfer (its id unique).
 
 from __future__ import annotations
 
-import ctypes
 import glob
 import os
 import pwd
@@ -22,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+
+from runtime.process import die_with_parent
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 30.0
@@ -65,10 +66,6 @@ def _bin_dir() -> Path:
     return _bin_dir()
 
 
-def _die_with_parent() -> None:
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 @dataclass
 class Postgres:
     workdir: Path
@@ -106,7 +103,7 @@ class Postgres:
              "-c", f"listen_addresses={HOST}", "-c", f"unix_socket_directories={self.workdir}",
              "-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "max_connections=100"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.workdir,
-            process_group=0, preexec_fn=_die_with_parent, **self._run_as())
+            process_group=0, preexec_fn=die_with_parent, **self._run_as())
         log.close()
 
     async def wait_ready(self) -> None:

@@ -90,6 +90,15 @@ def identity_keys_from_env() -> list[str]:
     return parse_keys(os.environ.get(ENDPOINT_KEYS_ENV))
 
 
+def announce_signing(keys: Sequence[str]) -> None:
+    # Public keys only: safe to log, and the first thing to check when
+    # restate's calls are refused with 401.
+    if keys:
+        print(f"request signing on: accepting requests signed by {', '.join(keys)}", flush=True)
+    else:
+        print("request signing off: accepting unsigned requests", flush=True)
+
+
 def build_config(host: str, port: int, graceful_timeout_s: float) -> Config:
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
@@ -130,12 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     keys = identity_keys_from_env()
     app = load_app(args.app, keys)
-    # Public keys only: safe to log, and the first thing to check when
-    # restate's calls are refused with 401.
-    if keys:
-        print(f"request signing on: accepting requests signed by {', '.join(keys)}", flush=True)
-    else:
-        print("request signing off: accepting unsigned requests", flush=True)
+    announce_signing(keys)
     asyncio.run(_serve(app, build_config(args.host, args.port, args.graceful_timeout_s)))
 
 

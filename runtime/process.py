@@ -50,11 +50,12 @@ def _load_prctl() -> Callable[..., int] | None:
 _prctl = _load_prctl()
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec. If our Python process dies without
-    cleaning up (SIGKILL, a crashed test run), the kernel kills the child too,
-    so no restate-server or endpoint outlives its owner. Linux ties this to the
-    thread that spawned the child: spawn from the main thread."""
+def die_with_parent() -> None:
+    """Runs in the child before exec (or first thing in a forked worker). If
+    its parent dies without cleaning up (SIGKILL, a crashed test run), the
+    kernel kills the child too, so no restate-server or endpoint outlives its
+    owner. Linux ties this to the thread that spawned the child: spawn from
+    the main thread."""
     if _prctl is not None:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -178,7 +179,7 @@ class ManagedProcess:
             stdout=output,
             stderr=subprocess.STDOUT if output is not None else None,
             process_group=0,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def stop(self, timeout_s: float) -> None:

@@ -245,7 +245,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--asgi-server",
         choices=sorted(SERVERS),
         default=DEFAULT_SERVER,
-        help=f"what serves our endpoint (default {DEFAULT_SERVER}, about twice hypercorn's "
+        help=f"what serves our endpoint (default {DEFAULT_SERVER}, 1.6 to 2x hypercorn's "
         "rate here; see the README's Performance section)",
     )
     # Lets tests serve a stand-in app; not part of the user-facing interface.
