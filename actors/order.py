@@ -60,7 +60,7 @@ async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     parse_body(EmptyBody, body)
     current = await _require(ctx, key)
     lifecycle.require_cancellable(current)
-    done = await _take_off_venue(ctx, current, "cancelled by request", await now_ms(ctx))
+    done = await _take_off_venue(ctx, current, "cancelled by request")
     if done is None:
         raise Refused(f"order {key} is already filled; its last fills are settling")
     return done.view()
@@ -89,7 +89,7 @@ async def expire(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     parse_body(EmptyBody, body)
     current = await _require(ctx, key)
     if current.status in lifecycle.LIVE:
-        await _take_off_venue(ctx, current, "expired (good till date)", await now_ms(ctx))
+        await _take_off_venue(ctx, current, "expired (good till date)")
     return {"order": key}
 
 
@@ -129,14 +129,15 @@ async def _place(ctx, o: Order, at_ms: int) -> Order:
     return lifecycle.placed(o, taker_fills, outcome["rested"], outcome["cancel_reason"])
 
 
-async def _take_off_venue(ctx, o: Order, reason: str, at_ms: int) -> Order | None:
+async def _take_off_venue(ctx, o: Order, reason: str) -> Order | None:
     """Cancel at the venue and give back the hold; None if nothing was left."""
     answer = await venue_for(o).cancel(ctx, o)
     if not answer["cancelled"]:
         return None
     if answer["release_minor"]:
         await call(ctx, account_obj.release, o.account, ReleaseBody(
-            op=_final_release(o), hold=o.order_id, amount_minor=answer["release_minor"], at_ms=at_ms))
+            op=_final_release(o), hold=o.order_id, amount_minor=answer["release_minor"],
+            at_ms=await now_ms(ctx)))  # read only when there is a hold to give back
     done = lifecycle.cancelled(o, reason)
     ctx.set(ORDER, done.to_record())
     return done
