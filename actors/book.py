@@ -1,10 +1,19 @@
 """The OrderBook virtual object: one key per symbol.
 
 State is spread over many entries so that a deep book costs what a shallow
-one does per submit: an index of prices per side, one entry per price level
-(its FIFO of resting orders), one entry per order submitted (its outcome,
-for idempotency and for finding it to cancel), one per trade. The book never
-awaits another object: it answers, and settlement is its caller's saga.
+one does per submit: per side, a paged price index (a head record with the
+best prices and a directory of pages, then the pages: ledger/price_index.py),
+and one entry per price level (its FIFO of resting orders). A submit reads
+the head records, the pages its limit reaches and the levels it trades
+against or rests on, and nothing else.
+
+The book keeps no record per order: an order's record is its Order object,
+whose journal makes its one submit call exactly once (and `submit` is
+ingress-private, so nothing else calls it). Checking a record first would
+cost every submit a round trip in turn before its reads could start.
+
+The book never awaits another object: it answers, and settlement is its
+caller's saga.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from actors.shell import all_of, handler
 from ledger import book as pure
 from ledger import history
 from ledger.book import Resting, Slice
+from ledger.price_index import PriceIndex
 from ledger.errors import InvalidInput, NotFound
 from ledger.models import BookBody, HistoryBody, SubmitBody, VenueCancelBody, parse_body
 from ledger.money import format_amount
@@ -28,15 +38,15 @@ DEFAULT_DEPTH = 20
 
 
 def _index_key(side: Side) -> str:
-    return f"idx:{side.value}"
+    return f"ix:{side.value}"
+
+
+def _page_key(side: Side, page_id: int) -> str:
+    return f"ip:{side.value}:{page_id}"
 
 
 def _level_key(side: Side, price_minor: int) -> str:
     return f"lv:{side.value}:{price_minor}"
-
-
-def _order_key(order_id: str) -> str:
-    return f"o:{order_id}"
 
 
 def _trade_key(seq: int) -> str:
@@ -47,14 +57,16 @@ def _trade_key(seq: int) -> str:
 async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     req = parse_body(SubmitBody, body)
     sym = _symbol(key)
-    done = await ctx.get(_order_key(req.order))
-    if done is not None:
-        return done["outcome"]  # the same order submitted again: once only
     side = Side(req.side)
     book = await _load(ctx, sym)
-    wanted = [(side.opposite, p) for p in pure.crossing_prices(book.index(side.opposite), side, req.price_minor)]
+    # Deeper pages only when the limit reaches past the head: an order that
+    # sweeps more than a page of prices pays one more round trip.
+    await _load_more(ctx, book, pages=[(side.opposite, p) for p in
+                                       book.index(side.opposite).pages_reaching(req.price_minor)])
+    wanted = [(side.opposite, p) for p in pure.crossing_prices(book, side, req.price_minor)]
     wanted.append((side, req.price_minor))
-    await _load_levels(ctx, book, wanted)
+    await _load_more(ctx, book, levels=wanted,
+                     pages=[(side, p) for p in book.index(side).page_for(req.price_minor)])
     incoming = Resting(req.order, req.account, side, req.price_minor, req.quantity_minor, req.quantity_minor)
     first_trade = book.trade_count + 1
     outcome = pure.submit(book, incoming, req.may_rest, config.FEES)
@@ -66,10 +78,10 @@ async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
         "cancel_reason": outcome.cancel_reason,
     }
     _store(ctx, book)
-    ctx.set(META, {"trades": book.trade_count})
+    if outcome.fills:
+        ctx.set(META, {"trades": book.trade_count})
     for seq, fill in enumerate(outcome.fills, start=first_trade):
         ctx.set(_trade_key(seq), fill.to_record())
-    ctx.set(_order_key(req.order), {"side": side.value, "price_minor": req.price_minor, "outcome": answer})
     return answer
 
 
@@ -78,11 +90,10 @@ async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     """Take an order off the book; says what its hold gives back."""
     req = parse_body(VenueCancelBody, body)
     sym = _symbol(key)
-    if await ctx.get(_order_key(req.order)) is None:
-        return {"cancelled": False, "release_minor": None}
     side = Side(req.side)
     book = await _load(ctx, sym)
-    await _load_levels(ctx, book, [(side, req.price_minor)])
+    await _load_more(ctx, book, levels=[(side, req.price_minor)],
+                     pages=[(side, p) for p in book.index(side).page_for(req.price_minor)])
     removed = pure.cancel(book, side, req.price_minor, req.order)
     if removed is None:
         return {"cancelled": False, "release_minor": None}
@@ -94,8 +105,10 @@ async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
 async def book_view(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
     depth = parse_body(BookBody, body).depth or DEFAULT_DEPTH
     sym = _symbol(key)
-    bids, asks = await all_of(ctx.get(_index_key(Side.BUY)), ctx.get(_index_key(Side.SELL)))
-    sides = {Side.BUY: (bids or [])[:depth], Side.SELL: (asks or [])[:depth]}
+    book = await _load(ctx, sym)
+    while wanted := [(s, p) for s in (Side.BUY, Side.SELL) for p in book.index(s).pages_for_depth(depth)]:
+        await _load_more(ctx, book, pages=wanted)
+    sides = {s: book.index(s).best_prices(depth) for s in (Side.BUY, Side.SELL)}
     keys = [(side, p) for side, prices in sides.items() for p in prices]
     levels = await all_of(*(ctx.get(_level_key(s, p)) for s, p in keys))
     totals = {}
@@ -133,12 +146,20 @@ async def trades(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dic
 async def _load(ctx, sym) -> Slice:
     meta, bids, asks = await all_of(ctx.get(META), ctx.get(_index_key(Side.BUY)), ctx.get(_index_key(Side.SELL)))
     meta = meta or {"trades": 0}
-    return Slice(sym, list(bids or []), list(asks or []), {}, meta["trades"])
+    return Slice(sym, PriceIndex.from_record(bids, descending=True),
+                 PriceIndex.from_record(asks, descending=False), {}, meta["trades"])
 
 
-async def _load_levels(ctx, book: Slice, wanted: list[tuple[Side, int]]) -> None:
-    found = await all_of(*(ctx.get(_level_key(s, p)) for s, p in wanted))
-    for (side, price), level in zip(wanted, found):
+async def _load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),
+                     pages: list[tuple[Side, int]] = ()) -> None:
+    """Index pages and levels, read together in one round trip."""
+    if not levels and not pages:
+        return
+    found = await all_of(*(ctx.get(_page_key(s, pid)) for s, pid in pages),
+                         *(ctx.get(_level_key(s, p)) for s, p in levels))
+    for (side, pid), prices in zip(pages, found):
+        book.index(side).load(pid, prices)
+    for (side, price), level in zip(levels, found[len(pages):]):
         book.levels[(side, price)] = [Resting.from_record(r) for r in level or []]
     pure.check_slice(book)
 
@@ -152,8 +173,14 @@ def _store(ctx, book: Slice) -> None:
         else:
             ctx.clear(_level_key(side, price))
     for side in (Side.BUY, Side.SELL):
-        if any(s is side for s, _ in book.changed):
-            ctx.set(_index_key(side), book.index(side))
+        head, pages = book.index(side).writes()
+        for pid, prices in pages.items():
+            if prices:
+                ctx.set(_page_key(side, pid), prices)
+            else:
+                ctx.clear(_page_key(side, pid))
+        if head is not None:
+            ctx.set(_index_key(side), head)
 
 
 def _symbol(key: str):

@@ -10,9 +10,10 @@ what only the benchmark needs, on the same endpoint.
 - `Account/bench_history`: appends N deposit records through the ledger's own
   transitions, in one invocation, so an account can hold 10,000 history
   entries without 10,000 calls (set-up only; the same state a deposit writes).
-- `OrderBook/bench_seed_book`: rests N orders at distinct prices through the
-  pure matcher and stores them as `submit` does (set-up only; they have no
-  Order object and no hold, and the measured orders never cross them).
+- `OrderBook/bench_seed_book`: rests N orders at distinct new prices, each
+  worse than the last, through the pure matcher, and stores them as
+  `submit` does (set-up only; they have no Order object and no hold, and
+  the measured orders never cross them).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from restate.serde import BytesSerde
 from actors import config
 from actors.account import ACCOUNT, _load, _load_open, account
 from actors.book import _load as load_book
-from actors.book import _order_key, _store, order_book
+from actors.book import _load_more, _store, order_book
 from actors.order import order
 from actors.shell import handler
 from actors.trade import trade
@@ -102,21 +103,23 @@ async def bench_seed_book(ctx: restate.ObjectContext, key: str, body: bytes) -> 
     req = json.loads(body)
     sym = symbol(key, config.EXTRA_SYMBOLS)
     side = Side(req["side"])
+    first = int(req["first_price_minor"])
     book = await load_book(ctx, sym)
+    # Each price is worse than the one before, so each lands in the page
+    # the first one does, or in a page made on the way.
+    await _load_more(ctx, book, pages=[(side, p) for p in book.index(side).page_for(first)])
     for i in range(int(req["orders"])):
-        price = int(req["first_price_minor"]) + i * int(req["step_minor"])
+        price = first + i * int(req["step_minor"])
         oid = f"{req['prefix']}-{i}"
-        assert price not in book.index(side), f"seeded prices must be new: {price}"
-        # What pure.submit does for an order that rests without crossing,
-        # with the slice checked once per call rather than once per order.
+        # What pure.submit does for an order that rests without crossing
+        # (the index refuses a price already there), with the slice checked
+        # once per call rather than once per order.
         pure._rest(book, Resting(oid, f"{req['prefix']}-acct", side, price,
                                  int(req["quantity_minor"]), int(req["quantity_minor"])))
-        ctx.set(_order_key(oid), {"side": side.value, "price_minor": price, "outcome": {
-            "fills": [], "filled_minor": 0, "rested": True, "release_minor": None,
-            "cancel_reason": None}})
     pure.check_slice(book)
     _store(ctx, book)
-    return {"symbol": key, "bids": len(book.bids), "asks": len(book.asks)}
+    index = book.index(side)
+    return {"symbol": key, "side": side.value, "head": len(index.head), "pages": len(index.directory)}
 
 
 SERVICES = [account, transfer, order, order_book, trade, faulty_venue, noop]

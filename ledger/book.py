@@ -7,17 +7,18 @@ cancelled ("cancel newest"), which leaves the older order and the book
 uncrossed. Fills made before that point stand.
 
 The book is kept as price levels, each a FIFO list of resting orders, plus
-an index of prices per side. Matching works on a slice: the levels that
-cross the incoming order's limit (loaded by the caller) and the level it
-would rest on; it answers the fills and exactly what changed.
+a paged index of prices per side (ledger/price_index.py). Matching works on
+a slice: the index pages and the levels that cross the incoming order's
+limit (loaded by the caller) and the level it would rest on; it answers the
+fills and exactly what changed.
 """
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field, replace
 
 from ledger.invariants import InvariantViolation
+from ledger.price_index import PAGE_MAX, PriceIndex
 from ledger.symbols import Side, Symbol, fee_minor, hold_minor, quote_minor
 
 
@@ -87,13 +88,20 @@ class Slice:
     """The part of one symbol's book a submit or cancel reads and writes."""
 
     symbol: Symbol
-    bids: list[int]  # prices, best (highest) first
-    asks: list[int]  # prices, best (lowest) first
+    bids: PriceIndex  # best (highest) first
+    asks: PriceIndex  # best (lowest) first
     levels: dict[tuple[Side, int], list[Resting]]  # the loaded levels only
     trade_count: int = 0
     changed: set[tuple[Side, int]] = field(default_factory=set)
 
-    def index(self, side: Side) -> list[int]:
+    @classmethod
+    def whole(cls, symbol: Symbol, bids: list[int], asks: list[int],
+              levels: dict | None = None, page_max: int = PAGE_MAX) -> "Slice":
+        """A book held whole in memory, every page loaded (tests, models)."""
+        return cls(symbol, PriceIndex.of(bids, True, page_max), PriceIndex.of(asks, False, page_max),
+                   levels if levels is not None else {})
+
+    def index(self, side: Side) -> PriceIndex:
         return self.bids if side is Side.BUY else self.asks
 
 
@@ -109,11 +117,10 @@ class Outcome:
     cancel_reason: str | None = None
 
 
-def crossing_prices(book_side_prices: list[int], taker: Side, limit_minor: int) -> list[int]:
-    """The opposite side's prices the incoming order may trade at, best first."""
-    if taker is Side.BUY:
-        return [p for p in book_side_prices if p <= limit_minor]  # asks, ascending
-    return [p for p in book_side_prices if p >= limit_minor]  # bids, descending
+def crossing_prices(book: Slice, taker: Side, limit_minor: int) -> list[int]:
+    """The opposite side's prices the incoming order may trade at, best
+    first (from the loaded pages: see PriceIndex.pages_reaching)."""
+    return book.index(taker.opposite).crossing(limit_minor)
 
 
 def submit(book: Slice, incoming: Resting, may_rest: bool, fees: Fees) -> Outcome:
@@ -124,7 +131,7 @@ def submit(book: Slice, incoming: Resting, may_rest: bool, fees: Fees) -> Outcom
     fills: list[Fill] = []
     cancel_reason = None
     opposite = taker.side.opposite
-    for price in crossing_prices(book.index(opposite), taker.side, taker.price_minor):
+    for price in crossing_prices(book, taker.side, taker.price_minor):
         if taker.remaining_minor == 0 or cancel_reason:
             break
         queue = book.levels[(opposite, price)]
@@ -174,15 +181,20 @@ def release_minor(sym: Symbol, order: Resting) -> int:
 
 
 def check_slice(book: Slice) -> None:
-    """Every loaded level is sorted into its index, holds only its side's
-    orders, and the book is not crossed at rest."""
-    for name, prices, descending in (("bids", book.bids, True), ("asks", book.asks, False)):
-        if prices != sorted(prices, reverse=descending) or len(set(prices)) != len(prices):
-            raise InvariantViolation(f"{book.symbol.code}: {name} index out of order")
-    if book.bids and book.asks and book.bids[0] >= book.asks[0]:
-        raise InvariantViolation(f"{book.symbol.code}: crossed book {book.bids[0]} >= {book.asks[0]}")
+    """Every loaded level is in its index, holds only its side's orders, and
+    the book is not crossed at rest."""
+    for name, index, descending in (("bids", book.bids, True), ("asks", book.asks, False)):
+        if index.descending is not descending:
+            raise InvariantViolation(f"{book.symbol.code}: {name} index kept in the wrong order")
+        try:
+            index.check()
+        except InvariantViolation as err:
+            raise InvariantViolation(f"{book.symbol.code}: {name} index: {err}") from None
+    best_bid, best_ask = book.bids.best(), book.asks.best()
+    if best_bid is not None and best_ask is not None and best_bid >= best_ask:
+        raise InvariantViolation(f"{book.symbol.code}: crossed book {best_bid} >= {best_ask}")
     for (side, price), queue in book.levels.items():
-        if queue and price not in book.index(side):
+        if queue and not book.index(side).contains(price):
             raise InvariantViolation(f"{book.symbol.code}: level {side.value} {price} not indexed")
         for r in queue:
             if r.side is not side or r.price_minor != price or not 0 < r.remaining_minor <= r.quantity_minor:
@@ -235,13 +247,7 @@ def _release(sym: Symbol, order: Resting) -> int:
 def _rest(book: Slice, order: Resting) -> None:
     key = (order.side, order.price_minor)
     queue = book.levels.setdefault(key, [])
+    if not queue:  # a level is indexed exactly while it holds an order
+        book.index(order.side).insert(order.price_minor)
     queue.append(order)
     book.changed.add(key)
-    prices = book.index(order.side)
-    if order.price_minor not in prices:
-        # bids are kept descending: insert by the negated price
-        if order.side is Side.BUY:
-            pos = bisect.bisect_left([-p for p in prices], -order.price_minor)
-        else:
-            pos = bisect.bisect_left(prices, order.price_minor)
-        prices.insert(pos, order.price_minor)

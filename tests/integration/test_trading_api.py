@@ -262,3 +262,39 @@ def test_a_trade_pays_out_even_past_the_inflow_cap(client, new_id):
     assert client.balance(seller).balances["ETH"].total == "0.000000000000000000"
     assert balance(client, seller, "USD") == "0.01"  # the 10 bps maker fee rounds to 0
     assert eventually(lambda: client.order_status(sell.order).status == "FILLED", "maker filled")
+
+
+def test_a_book_deeper_than_one_index_page(client, new_id):
+    """150 asks at distinct prices far above every other test's orders spill
+    the ask index past its head (128 prices) into a page: resting there,
+    viewing it and cancelling from it all read the right page."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ledger.price_index import PAGE_MAX
+
+    seller = new_id("deep")
+    client.open(seller)
+    client.deposit(seller, "BTC", "2")
+    orders = {5_000_000 + i: new_id("o") for i in range(PAGE_MAX + 22)}
+    with ThreadPoolExecutor(8) as pool:  # arrival order does not matter: every price is new
+        placed = list(pool.map(lambda item: client.place_order(
+            item[1], seller, "BTC-EUR", "SELL", "0.01", f"{item[0]}.00"), orders.items()))
+    assert {o.status for o in placed} == {"ACCEPTED"}
+    assert balance(client, seller, "BTC", "reserved") == f"{len(orders) * Decimal('0.01'):.8f}"
+
+    def mine(depth=100):
+        return [int(Decimal(lv.price)) for lv in client.book("BTC-EUR", depth).asks
+                if Decimal(lv.price) >= 5_000_000]
+
+    prices = sorted(orders)
+    shown = mine()
+    assert shown == prices[: len(shown)] and shown, "the best asks of mine, in price order"
+    # Cancel from the far end (a page past the head) and from the best end.
+    for price in prices[-5:] + prices[:100]:
+        assert client.cancel_order(orders[price]).status == "CANCELLED"
+    left = prices[100:-5]
+    assert mine() == left  # what was deep now shows, in order
+    assert balance(client, seller, "BTC", "reserved") == f"{len(left) * Decimal('0.01'):.8f}"
+    for price in left:
+        client.cancel_order(orders[price])
+    assert mine() == [] and balance(client, seller, "BTC", "reserved") == "0.00000000"

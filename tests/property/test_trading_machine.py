@@ -86,7 +86,7 @@ class TradingMachine(RuleBasedStateMachine):
         self.accounts: dict[str, Account] = {
             a: acc.open_account(None, a, None).account for a in [*TRADERS, FEE_ACCOUNT]
         }
-        self.book = Slice(SYM, [], [], {})
+        self.book = Slice.whole(SYM, [], [], page_max=2)  # pages of 2: matching crosses pages
         self.orders: dict[str, Order] = {}
         self.deposited: dict[str, int] = defaultdict(int)
         # --- the shadow ---
@@ -305,9 +305,9 @@ class TradingMachine(RuleBasedStateMachine):
         with pytest.raises(Refused) as caught:
             lc.require_cancellable(o)
         assert caught.value.status_code == 409
-        bids, asks = list(self.book.bids), list(self.book.asks)
+        bids, asks = self.book.bids.prices(), self.book.asks.prices()
         assert pure.cancel(self.book, o.side, o.price_minor, oid) is None
-        assert (self.book.bids, self.book.asks) == (bids, asks)
+        assert (self.book.bids.prices(), self.book.asks.prices()) == (bids, asks)
 
     # --- invariants --------------------------------------------------------------
 
@@ -343,7 +343,7 @@ class TradingMachine(RuleBasedStateMachine):
     def the_book_is_uncrossed_and_holds_exactly_the_live_orders(self):
         check_slice(self.book)
         if self.book.bids and self.book.asks:
-            assert self.book.bids[0] < self.book.asks[0]
+            assert self.book.bids.prices()[0] < self.book.asks.prices()[0]
         resting = {r.order_id: r for queue in self.book.levels.values() for r in queue}
         assert set(resting) == set(self.live)
         for oid, r in resting.items():
@@ -353,7 +353,7 @@ class TradingMachine(RuleBasedStateMachine):
             assert r.remaining_minor == o.quantity_minor - self.filled[oid]
             assert r.captured_minor == self.captured[oid]
         for side in (BUY, SELL):
-            for price in self.book.index(side):
+            for price in self.book.index(side).prices():
                 queue = self.book.levels[(side, price)]
                 assert queue, (side, price)
                 arrivals = [self.live[r.order_id] for r in queue]
@@ -383,7 +383,7 @@ TestTradingMachine = TradingMachine.TestCase
 
 def test_the_checks_the_machine_relies_on_do_reject_violations():
     with pytest.raises(InvariantViolation):
-        check_slice(Slice(SYM, [3_000_001], [3_000_000], {}))
+        check_slice(Slice.whole(SYM, [3_000_001], [3_000_000]))
     with pytest.raises(InvariantViolation):
         check_conservation({"USD": 10, "BTC": 5}, {"USD": 10, "BTC": 6})
     with pytest.raises(InvariantViolation):

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from ledger import book as pure
 from ledger.book import Fees, Fill, Outcome, Resting, Slice, check_slice, crossing_prices
 from ledger.invariants import InvariantViolation
+from ledger.price_index import PriceIndex
 from ledger.symbols import SYMBOLS, Side
 
 BTC_USD, ETH_USD = SYMBOLS["BTC-USD"], SYMBOLS["ETH-USD"]
@@ -49,17 +50,29 @@ def hold_of(side: Side, qty: int, price: int) -> int:
 
 @dataclass
 class Store:
+    """Entries as the object keeps them: a head record per side, index
+    pages, one entry per level, a trade counter. Pages hold 2 prices here,
+    so every test with more than a few prices runs over several pages."""
+
     symbol: object = BTC_USD
-    index: dict = field(default_factory=lambda: {BUY: [], SELL: []})
+    page_max: int = 2
+    heads: dict = field(default_factory=lambda: {BUY: None, SELL: None})
+    pages: dict = field(default_factory=dict)  # (side, page id) -> prices
     levels: dict = field(default_factory=dict)  # (side, price) -> list of records
     trades: int = 0
 
-    def load(self, wanted) -> Slice:
-        book = Slice(self.symbol, list(self.index[BUY]), list(self.index[SELL]), {}, self.trades)
-        for side, price in wanted:
+    def load(self, levels=(), pages=()) -> Slice:
+        book = Slice(self.symbol, PriceIndex.from_record(self.heads[BUY], True, self.page_max),
+                     PriceIndex.from_record(self.heads[SELL], False, self.page_max), {}, self.trades)
+        self.load_more(book, levels, pages)
+        return book
+
+    def load_more(self, book: Slice, levels=(), pages=()) -> None:
+        for side, pid in pages:
+            book.index(side).load(pid, self.pages.get((side, pid)))
+        for side, price in levels:
             book.levels[(side, price)] = [Resting.from_record(r) for r in self.levels.get((side, price), [])]
         check_slice(book)
-        return book
 
     def store(self, book: Slice) -> None:
         for side, price in book.changed:
@@ -69,24 +82,45 @@ class Store:
             else:
                 self.levels.pop((side, price), None)
         for side in (BUY, SELL):
-            if any(s is side for s, _ in book.changed):
-                self.index[side] = list(book.index(side))
+            head, pages = book.index(side).writes()
+            for pid, prices in pages.items():
+                if prices:
+                    self.pages[(side, pid)] = prices
+                else:
+                    self.pages.pop((side, pid), None)
+            if head is not None:
+                self.heads[side] = head
         self.trades = book.trade_count
 
     def submit(self, order_id, account, side, qty, price, may_rest=True, fees=NO_FEES) -> Outcome:
-        wanted = [(side.opposite, p) for p in crossing_prices(self.index[side.opposite], side, price)]
-        wanted.append((side, price))
-        book = self.load(wanted)
+        """In the object's steps: heads, the pages the limit reaches, then the
+        crossing levels with the own level and the page it would go in."""
+        book = self.load()
+        self.load_more(book, pages=[(side.opposite, p) for p in book.index(side.opposite).pages_reaching(price)])
+        wanted = [(side.opposite, p) for p in crossing_prices(book, side, price)] + [(side, price)]
+        self.load_more(book, levels=wanted, pages=[(side, p) for p in book.index(side).page_for(price)])
         outcome = pure.submit(book, Resting(order_id, account, side, price, qty, qty), may_rest, fees)
         self.store(book)
         return outcome
 
     def cancel(self, side, price, order_id):
-        book = self.load([(side, price)])
+        book = self.load()
+        self.load_more(book, levels=[(side, price)], pages=[(side, p) for p in book.index(side).page_for(price)])
         removed = pure.cancel(book, side, price, order_id)
         if removed is not None:
             self.store(book)
         return removed
+
+    @property
+    def index(self) -> dict:
+        """Every price per side, best first, read back from the stored pages."""
+        found = {}
+        for side in (BUY, SELL):
+            index = PriceIndex.from_record(self.heads[side], side is BUY, self.page_max)
+            for _, pid in list(index.directory):
+                index.load(pid, self.pages[(side, pid)])
+            found[side] = index.prices()
+        return found
 
     # --- reading it back ---
 
@@ -101,7 +135,7 @@ class Store:
         }
 
     def full_slice(self) -> Slice:
-        return self.load(list(self.levels))
+        return self.load(list(self.levels), [(s, pid) for s, pid in self.pages])
 
 
 def filled(fills) -> list[tuple[str, int, int]]:
@@ -121,12 +155,13 @@ def store_with(*orders) -> Store:
 # --- crossing_prices ------------------------------------------------------------
 
 
-def test_crossing_prices():
-    asks = [100, 101, 103]
+@pytest.mark.parametrize("page_max", [1, 2, 128])
+def test_crossing_prices(page_max):
+    asks = Slice.whole(BTC_USD, [], [103, 100, 101], page_max=page_max)
     assert crossing_prices(asks, BUY, 101) == [100, 101]
     assert crossing_prices(asks, BUY, 99) == []
     assert crossing_prices(asks, BUY, 200) == [100, 101, 103]
-    bids = [103, 101, 100]
+    bids = Slice.whole(BTC_USD, [100, 103, 101], [], page_max=page_max)
     assert crossing_prices(bids, SELL, 101) == [103, 101]
     assert crossing_prices(bids, SELL, 104) == []
     assert crossing_prices(bids, SELL, 1) == [103, 101, 100]
@@ -284,7 +319,8 @@ def test_a_buy_maker_release_when_a_fill_ends_it():
 
 
 def slice_of(bids, asks, levels=None) -> Slice:
-    return Slice(BTC_USD, bids, asks, levels or {})
+    """Each side's prices as given, in its head, unsorted: check_slice judges."""
+    return Slice(BTC_USD, PriceIndex(True, list(bids)), PriceIndex(False, list(asks)), levels or {})
 
 
 def r(oid, side, price, qty=10, remaining=None, account="alice"):
@@ -300,9 +336,9 @@ def test_check_slice_accepts_a_well_formed_book():
 @pytest.mark.parametrize(
     "bids, asks, levels, words",
     [
-        ([100, 101], [], {}, "bids index out of order"),
-        ([], [103, 102], {}, "asks index out of order"),
-        ([100, 100], [], {}, "bids index out of order"),
+        ([100, 101], [], {}, "bids index: head out of order"),
+        ([], [103, 102], {}, "asks index: head out of order"),
+        ([100, 100], [], {}, "bids index: head out of order or repeated"),
         ([101], [101], {}, "crossed book 101 >= 101"),
         ([102, 99], [101], {}, "crossed book 102 >= 101"),
         ([100], [101], {(BUY, 99): [r("b1", BUY, 99)]}, "level BUY 99 not indexed"),
@@ -439,10 +475,10 @@ def test_the_slice_marks_changed_levels_and_the_index_follows():
     book = s.load([(SELL, 3_000_000), (SELL, 3_010_000), (BUY, 3_010_000)])
     out = pure.submit(book, Resting("b1", "b", BUY, 3_010_000, BTC + 1, BTC + 1), True, NO_FEES)
     assert not out.rested and out.filled_minor == BTC + 1
-    assert book.asks == [3_010_000] and book.levels[(SELL, 3_000_000)] == []
+    assert book.asks.prices() == [3_010_000] and book.levels[(SELL, 3_000_000)] == []
     assert (SELL, 3_000_000) in book.changed and (SELL, 3_010_000) in book.changed
     assert book.levels[(SELL, 3_010_000)][0].remaining_minor == BTC - 1
-    assert book.bids == []  # filled entirely: nothing rested
+    assert book.bids.prices() == []  # filled entirely: nothing rested
 
 
 # --- cancel -------------------------------------------------------------------------
