@@ -12,12 +12,11 @@ import restate
 
 from actors.shell import all_of, handler, now_ms
 from ledger import account as acct
-from ledger import history, money
+from ledger import history, money, settlement
 from ledger.account import Account, Change
 from ledger.models import (
-    AmountBody, CaptureBody, EmptyBody, HistoryBody, MoveBody, OpenBody, RefundBody, ReleaseBody,
-    ReserveBody,
-    parse_body,
+    MAX_INTERNAL_BODY_BYTES, AmountBody, EmptyBody, HistoryBody, MoveBody, OpenBody,
+    RefundBody, ReleaseBody, ReserveBody, SettleStepsBody, parse_body,
 )
 from ledger.operations import Operation, already_applied
 from ledger.views import account_view, balance_view
@@ -49,11 +48,18 @@ async def _store(ctx, change: Change, op: Operation | None = None, at_ms: int | 
     step passes its saga's instant; a public handler reads the clock."""
     if at_ms is None:
         at_ms = await now_ms(ctx)
-    ctx.set(ACCOUNT, change.account.to_record())
-    seq = change.account.history_count
-    ctx.set(history.state_key(seq), history.record(seq, change.entry, at_ms))
-    if op is not None:
-        ctx.set(_op_key(op.op_id), op.to_record())
+    _store_all(ctx, [(change, op)], at_ms)
+
+
+def _store_all(ctx, done: list[tuple[Change, Operation | None]], at_ms: int) -> None:
+    """Changes made one after another: each one's history record and
+    operation, and the account as the last one left it."""
+    for change, op in done:
+        seq = change.account.history_count
+        ctx.set(history.state_key(seq), history.record(seq, change.entry, at_ms))
+        if op is not None:
+            ctx.set(_op_key(op.op_id), op.to_record())
+    ctx.set(ACCOUNT, done[-1][0].account.to_record())
 
 
 def _operation(record: dict | None) -> Operation | None:
@@ -152,12 +158,6 @@ async def credit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
 
 
 @handler(account, internal=True, key_name="account")
-async def receive(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    req = parse_body(MoveBody, body)
-    return await _move(ctx, key, req, acct.receive)
-
-
-@handler(account, internal=True, key_name="account")
 async def refund(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     """Give back what the debit `compensates` took, once; nothing if that
     debit never applied (it was refused, or never ran)."""
@@ -195,8 +195,23 @@ async def release(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
 
 
 @handler(account, internal=True, key_name="account")
-async def capture(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    return await _on_hold(ctx, key, parse_body(CaptureBody, body), acct.capture)
+async def settle(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+    """A settlement's steps on this account, in order, in one invocation:
+    captures from holds, receipts, releases (ledger/settlement.py). Each is
+    idempotent by its own operation id; all are decided before anything is
+    written, so a refused step leaves the account as it was."""
+    req = parse_body(SettleStepsBody, body, MAX_INTERNAL_BODY_BYTES)
+    found = await all_of(ctx.get(ACCOUNT), *(ctx.get(_op_key(s.op)) for s in req.steps))
+    current = acct.require_open(_account(key, found[0]), key)
+    done = []
+    for step, record in zip(req.steps, found[1:]):
+        made = settlement.apply_step(current, settlement.Step(**step.model_dump()), _operation(record))
+        if made is not None:
+            done.append(made)
+            current = made[0].account
+    if done:
+        _store_all(ctx, done, req.at_ms)
+    return {"account": key, "applied": [op.op_id for _, op in done]}
 
 
 # --- helpers -------------------------------------------------------------------
@@ -227,7 +242,7 @@ async def _move(ctx, key: str, req: MoveBody, transition) -> dict:
     return _op_answer(op, applied=True)
 
 
-async def _on_hold(ctx, key: str, req: ReleaseBody | CaptureBody, transition) -> dict:
+async def _on_hold(ctx, key: str, req: ReleaseBody, transition) -> dict:
     kind = transition.__name__
     account_now, recorded = await _open_and_recorded(ctx, key, req.op)
     if recorded is not None:

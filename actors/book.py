@@ -12,7 +12,9 @@ whose journal makes its one submit call exactly once (and `submit` is
 ingress-private, so nothing else calls it). Checking a record first would
 cost every submit a round trip in turn before its reads could start.
 
-The book never awaits another object: it answers, and settlement is its
+Trades are numbered by the book's counter and kept by the symbol's Tape
+object (actors/tape.py), which the book sends each submit's fills to. The
+book never awaits another object: it answers, and settlement is its
 caller's saga.
 """
 
@@ -21,13 +23,13 @@ from __future__ import annotations
 import restate
 
 from actors import config
-from actors.shell import all_of, handler
+from actors import tape
+from actors.shell import all_of, handler, send
 from ledger import book as pure
-from ledger import history
 from ledger.book import Resting, Slice
 from ledger.price_index import PriceIndex
 from ledger.errors import InvalidInput, NotFound
-from ledger.models import BookBody, HistoryBody, SubmitBody, VenueCancelBody, parse_body
+from ledger.models import BookBody, FillBody, HistoryBody, SubmitBody, TapeBody, VenueCancelBody, parse_body
 from ledger.money import format_amount
 from ledger.symbols import Side, symbol
 
@@ -49,10 +51,6 @@ def _level_key(side: Side, price_minor: int) -> str:
     return f"lv:{side.value}:{price_minor}"
 
 
-def _trade_key(seq: int) -> str:
-    return f"t:{seq}"
-
-
 @handler(order_book, internal=True, key_name="symbol")
 async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     req = parse_body(SubmitBody, body)
@@ -68,7 +66,7 @@ async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     await _load_more(ctx, book, levels=wanted,
                      pages=[(side, p) for p in book.index(side).page_for(req.price_minor)])
     incoming = Resting(req.order, req.account, side, req.price_minor, req.quantity_minor, req.quantity_minor)
-    first_trade = book.trade_count + 1
+    first_seq = book.trade_count + 1
     outcome = pure.submit(book, incoming, req.may_rest, config.FEES)
     answer = {
         "fills": [f.to_record() for f in outcome.fills],
@@ -80,8 +78,8 @@ async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     _store(ctx, book)
     if outcome.fills:
         ctx.set(META, {"trades": book.trade_count})
-    for seq, fill in enumerate(outcome.fills, start=first_trade):
-        ctx.set(_trade_key(seq), fill.to_record())
+        send(ctx, tape.record, sym.code, TapeBody(
+            first_seq=first_seq, fills=[FillBody(**f.to_record()) for f in outcome.fills]))
     return answer
 
 
@@ -124,23 +122,10 @@ async def book_view(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> 
 
 @handler(order_book, kind="shared", key_name="symbol")
 async def trades(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
-    """Recent trades, newest first, paged like an account's history."""
-    req = parse_body(HistoryBody, body)
-    sym = _symbol(key)
-    meta = await ctx.get(META) or {"trades": 0}
-    seqs, next_cursor = history.page(meta["trades"], req.limit, req.before)
-    records = await all_of(*(ctx.get(_trade_key(s)) for s in seqs))
-    entries = []
-    for seq, rec in zip(seqs, records):
-        fill = pure.Fill.from_record(rec)
-        entries.append({
-            "seq": seq,
-            "trade": fill.trade_id,
-            "price": format_amount(fill.price_minor, sym.quote),
-            "quantity": format_amount(fill.quantity_minor, sym.base),
-            "taker_side": fill.taker_side.value,
-        })
-    return {"symbol": sym.code, "trades": entries, "next": next_cursor}
+    """Recent trades, newest first: the symbol's tape keeps them."""
+    parse_body(HistoryBody, body)  # a bad body is refused here, before the call
+    _symbol(key)
+    return await ctx.object_call(tape.trades_page, key=key, arg=body)
 
 
 async def _load(ctx, sym) -> Slice:

@@ -2,8 +2,8 @@
 places it.
 
 place: validate; reserve the hold on the account; hand the order to its
-venue; settle every fill it made at once (each in its Trade saga); give back
-what the hold no longer needs. A refusal at any step compensates in reverse:
+venue; settle every fill it made at once, here, one call per account
+(ledger/settlement.py), which also gives back what the hold no longer needs. A refusal at any step compensates in reverse:
 the order is cancelled at the venue (a no-op if it never got there) and its
 hold released (a no-op if it was never placed), so nothing stays reserved
 for an order that is not live. The same order id placed again places once.
@@ -17,14 +17,14 @@ from actors import account as account_obj
 from actors import config
 from actors.saga import Saga
 from actors.shell import all_of, call, handler, now_ms, send
-from actors.trade import settle
 from actors.venues import VenueTimeout, submit_with_timeout, venue_for
-from ledger import money
+from ledger import money, settlement
 from ledger import order as lifecycle
 from ledger.book import Fill
 from ledger.errors import NotFound, Refused
 from ledger.models import (
-    EmptyBody, MakerFillBody, PlaceBody, ReleaseBody, ReserveBody, SettleBody, parse_body,
+    MAX_SETTLE_STEPS, EmptyBody, MakerFillBody, OpenBody, PlaceBody, ReleaseBody, ReserveBody,
+    SettleStepsBody, parse_body,
 )
 from ledger.operations import op_id
 from ledger.order import Order, OrderFill, Status, TimeInForce
@@ -74,7 +74,7 @@ async def status(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dic
 
 @handler(order, internal=True, key_name="order")
 async def maker_fill(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    """A fill the order got while resting, sent by its Trade saga once settled."""
+    """A fill the order got while resting, sent by the taker's place once settled."""
     req = parse_body(MakerFillBody, body)
     current = await _require(ctx, key)
     updated = lifecycle.maker_fill(current, OrderFill(req.trade, req.price_minor, req.quantity_minor, "MAKER"))
@@ -117,16 +117,30 @@ async def _place(ctx, o: Order, at_ms: int) -> Order:
         refused = await saga.rollback()
         return lifecycle.rejected(o, "; ".join((reason, *refused)))
     fills = [Fill.from_record(f) for f in outcome["fills"]]
-    await all_of(*(
-        call(ctx, settle, f.trade_id, SettleBody(**f.to_record())) for f in fills
-    ))
-    if outcome["release_minor"]:
-        await call(ctx, account_obj.release, o.account, ReleaseBody(
-            op=_final_release(o), hold=o.order_id, amount_minor=outcome["release_minor"], at_ms=at_ms))
+    await _settle(ctx, o, fills, outcome["release_minor"], at_ms)
     if o.tif is TimeInForce.GTD and outcome["rested"]:
         send(ctx, expire, o.order_id, EmptyBody(), delay=_until(o.expires_at_ms, at_ms))
     taker_fills = tuple(OrderFill(f.trade_id, f.price_minor, f.quantity_minor, "TAKER") for f in fills)
     return lifecycle.placed(o, taker_fills, outcome["rested"], outcome["cancel_reason"])
+
+
+async def _settle(ctx, o: Order, fills: list[Fill], release_minor: int | None, at_ms: int) -> None:
+    """Settle every fill the submit made, in this invocation: one call per
+    account however many fills (ledger/settlement.py), all at once, then
+    tell each maker order of its fill. The taker's final release rides in
+    its own account's call."""
+    by_account = settlement.steps_by_account(o.symbol, fills, config.FEE_ACCOUNT,
+                                             (o.account, o.order_id), release_minor)
+    if config.FEE_ACCOUNT in by_account:
+        await call(ctx, account_obj.open_account, config.FEE_ACCOUNT, OpenBody(owner="trading fees"))
+    await all_of(*(
+        call(ctx, account_obj.settle, who, SettleStepsBody(steps=[s.to_record() for s in part], at_ms=at_ms))
+        for who, steps in by_account.items()
+        for part in settlement.in_calls(steps, MAX_SETTLE_STEPS)
+    ))
+    for f in fills:
+        send(ctx, maker_fill, f.maker_order, MakerFillBody(
+            trade=f.trade_id, price_minor=f.price_minor, quantity_minor=f.quantity_minor))
 
 
 async def _take_off_venue(ctx, o: Order, reason: str) -> Order | None:
@@ -144,8 +158,7 @@ async def _take_off_venue(ctx, o: Order, reason: str) -> Order | None:
 
 
 def _final_release(o: Order) -> str:
-    # One id for every path that ends the order: at most one final release.
-    return op_id("order", o.order_id, "final-release")
+    return settlement.final_release_op(o.order_id)
 
 
 def _until(at_ms: int, now: int):

@@ -28,8 +28,8 @@ from actors.account import ACCOUNT, _load, _load_open, account
 from actors.book import _load as load_book
 from actors.book import _load_more, _store, order_book
 from actors.order import order
+from actors.tape import tape
 from actors.shell import handler
-from actors.trade import trade
 from actors.transfer import transfer
 from actors.venues import faulty_venue
 from ledger import account as acct
@@ -122,5 +122,5 @@ async def bench_seed_book(ctx: restate.ObjectContext, key: str, body: bytes) -> 
     return {"symbol": key, "side": side.value, "head": len(index.head), "pages": len(index.directory)}
 
 
-SERVICES = [account, transfer, order, order_book, trade, faulty_venue, noop]
+SERVICES = [account, transfer, order, order_book, tape, faulty_venue, noop]
 app = restate.app(SERVICES)

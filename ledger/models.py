@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from ledger.account import MAX_OWNER_CHARS
 from ledger.errors import InvalidInput
@@ -91,8 +91,8 @@ class VenueCancelBody(_Body):
     price_minor: MinorUnits
 
 
-class SettleBody(_Body):
-    """A fill, as the book made it, handed to its settlement."""
+class FillBody(_Body):
+    """A fill, as the book made it, handed to the symbol's tape."""
 
     trade_id: Key
     symbol: Annotated[str, StringConstraints(strict=True, max_length=32)]
@@ -156,20 +156,62 @@ class ReleaseBody(_Body):
     compensates: OpId | None = None
 
 
-class CaptureBody(_Body):
+class SettleStep(_Body):
+    """One step of a settlement on one account: take `amount_minor` out of
+    hold `hold` (capture), give it back (release), or pay it in (receive
+    `asset`, recorded against the trade `ref`)."""
+
     op: OpId
-    hold: OpId
+    kind: Literal["capture", "release", "receive"]
     amount_minor: MinorUnits
+    hold: OpId | None = None
+    asset: AssetCode | None = None
+    ref: OpId | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_its_kind(self) -> "SettleStep":
+        wanted = ("asset", "ref") if self.kind == "receive" else ("hold",)
+        for name in ("hold", "asset", "ref"):
+            if (getattr(self, name) is None) == (name in wanted):
+                raise ValueError(f"a {self.kind} step {'needs' if name in wanted else 'takes no'} {name}")
+        return self
+
+
+# Steps per settlement call: a sweep's steps on one account are split into
+# calls of this many, which the account takes in order.
+MAX_SETTLE_STEPS = 128
+
+
+class SettleStepsBody(_Body):
+    steps: Annotated[list[SettleStep], Field(min_length=1, max_length=MAX_SETTLE_STEPS)]
     at_ms: AtMs
 
+    @field_validator("steps")
+    @classmethod
+    def _ops_unique(cls, steps: list[SettleStep]) -> list[SettleStep]:
+        if len({s.op for s in steps}) != len(steps):
+            raise ValueError("an operation id appears twice")
+        return steps
+
+
+class TapeBody(_Body):
+    """A submit's fills, numbered from `first_seq`, for the symbol's tape."""
+
+    first_seq: MinorUnits
+    fills: Annotated[list[FillBody], Field(min_length=1)]
+
+
+# Internal bodies carrying lists (a sweep's steps or fills) may be larger
+# than a client's; the callers are our own sagas.
+MAX_INTERNAL_BODY_BYTES = 1024 * 1024
 
 M = TypeVar("M", bound=_Body)
 
 
-def parse_body(model: type[M], body: bytes) -> M:
+def parse_body(model: type[M], body: bytes, max_bytes: int = MAX_BODY_BYTES) -> M:
     """Parse a request body; an empty body counts as `{}`."""
-    if len(body) > MAX_BODY_BYTES:
-        raise InvalidInput(f"body: {len(body)} bytes, at most {MAX_BODY_BYTES}")
+    if len(body) > max_bytes:
+        raise InvalidInput(f"body: {len(body)} bytes, at most {max_bytes}")
     if not body.strip():
         body = b"{}"
     try:
@@ -200,6 +242,8 @@ def _describe(err: ValidationError) -> str:
             problems.append(f"{where}: must be {wanted}")
         elif kind == "literal_error":
             problems.append(f"{where}: {e['msg'].replace('Input should be', 'must be')}")
+        elif kind == "value_error":
+            problems.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
         elif kind == "string_pattern_mismatch":
             problems.append(f"{where}: not a valid id (1 to 64 of A-Z a-z 0-9 . _ -)")
         else:

@@ -164,7 +164,9 @@ def test_trading_walkthrough(stack, new_id):
     assert book[2].split() == [fmt(buy_limit, USD), fmt(buy_qty - sell_qty, BTC), "|",
                                fmt(far_price, USD), fmt(far_qty, BTC)]
 
-    trades = ok(stack, "trades", SYMBOL, "--limit", "1")
+    # The book sends its trades to the symbol's tape without waiting: listed moments after.
+    trades = eventually(lambda: len(lines := ok(stack, "trades", SYMBOL, "--limit", "1")) > 2
+                        and lines[2].split()[1] == trade_id and lines, "the trade on the tape", DEADLINE_S)
     assert trades[0] == f"trades {SYMBOL}"
     assert trades[1].split() == ["seq", "trade", "taker", "price", "quantity"]
     assert trades[2].split()[1:] == [trade_id, "BUY", fmt(ask_price, USD), fmt(sell_qty, BTC)]

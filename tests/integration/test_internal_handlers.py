@@ -6,7 +6,7 @@ import pytest
 from actors.account import account
 from actors.book import order_book
 from actors.order import order
-from actors.trade import trade
+from actors.tape import tape
 from actors.transfer import transfer
 from actors.venues import faulty_venue
 from tests.integration.helpers import snapshot
@@ -17,24 +17,28 @@ pytestmark = pytest.mark.live
 INTERNAL = {
     ("Account", "debit"): {"op": "x:debit", "asset": "USD", "amount_minor": 100, "ref": "x", "at_ms": 1},
     ("Account", "credit"): {"op": "x:credit", "asset": "USD", "amount_minor": 100, "ref": "x", "at_ms": 1},
-    ("Account", "receive"): {"op": "x:receive", "asset": "USD", "amount_minor": 100, "ref": "x", "at_ms": 1},
     ("Account", "refund"): {"op": "x:refund", "compensates": "x:debit", "at_ms": 1},
     ("Account", "reserve"): {"op": "x:reserve", "hold": "h", "asset": "USD", "amount_minor": 100, "at_ms": 1},
     ("Account", "release"): {"op": "x:release", "hold": "h", "at_ms": 1},
-    ("Account", "capture"): {"op": "x:capture", "hold": "h", "amount_minor": 100, "at_ms": 1},
+    ("Account", "settle"): {"steps": [{"op": "x:receive", "kind": "receive", "amount_minor": 100, "asset": "USD",
+                                       "ref": "x"}], "at_ms": 1},
     ("Order", "maker_fill"): {"trade": "t", "price_minor": 1, "quantity_minor": 1},
     ("Order", "expire"): {},
     ("OrderBook", "submit"): {"order": "o", "account": "a", "side": "BUY", "quantity_minor": 1,
                               "price_minor": 1, "may_rest": True},
     ("OrderBook", "cancel"): {"order": "o", "side": "BUY", "price_minor": 1},
-    ("Trade", "settle"): {},
+    ("Tape", "record"): {"first_seq": 1, "fills": [{
+        "trade_id": "BTC-USD-1", "symbol": "BTC-USD", "price_minor": 1, "quantity_minor": 1, "quote_minor": 0,
+        "buyer": "a", "buyer_order": "o1", "seller": "b", "seller_order": "o2", "taker_side": "BUY",
+        "buyer_fee_minor": 0, "seller_fee_minor": 0}]},
+    ("Tape", "trades"): {},
     ("FaultyVenue", "submit"): {},
     ("FaultyVenue", "cancel"): {},
 }
 
 
 def test_every_internal_handler_is_listed_here():
-    services = (account, transfer, order, order_book, trade, faulty_venue)
+    services = (account, transfer, order, order_book, tape, faulty_venue)
     private = {(s.name, name) for s in services for name, h in s.handlers.items() if h.ingress_private}
     assert private == set(INTERNAL)
 

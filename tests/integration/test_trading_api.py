@@ -52,7 +52,9 @@ def test_resting_sell_partial_fill_by_a_crossing_buy(client, traders, new_id):
     assert maker.fills[0].trade == fill.trade
     levels = client.book("BTC-USD").asks
     assert {"price": "91000.00", "quantity": "1.00000000"} in [lv.model_dump() for lv in levels]
-    assert fill.trade in [t.trade for t in client.trades("BTC-USD", limit=100).trades]
+    # The book sends its trades to the symbol's tape without waiting: listed moments after.
+    eventually(lambda: fill.trade in [t.trade for t in client.trades("BTC-USD", limit=100).trades],
+               "the trade on the tape")
     cancelled = client.cancel_order(sell)
     assert (cancelled.status, cancelled.reason) == ("CANCELLED", "cancelled by request")
     assert client.balance(seller).balances["BTC"].model_dump() == {

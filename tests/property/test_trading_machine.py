@@ -2,15 +2,17 @@
 
 Four traders and a fee account (ledger/account.py), one BTC-USD book kept
 as a full in-memory Slice (every level loaded), fees of 10 bps (maker) and
-20 bps (taker). Orders are placed and cancelled the way actors/order.py,
-actors/trade.py and actors/book.py compose the pure pieces:
+20 bps (taker). Orders are placed and cancelled the way actors/order.py
+and actors/book.py compose the pure pieces:
 
 place:  new() -> reserve the hold (refused: REJECTED, nothing held) ->
-        submit -> settle each fill (capture the seller's base, the buyer's
+        submit -> settle the fills by ledger/settlement.py's plan, each
+        account's steps in order (capture the seller's base, the buyer's
         quote unless 0, receive each side less its fee, fees to the fee
-        account, release the maker's hold when the fill ends it, record the
-        maker's fill) -> release what the book says the taker gives back
-        -> placed();
+        account, release the maker's hold when the fill ends it, release
+        what the book says the taker gives back), then the plan again (a
+        replay: nothing applies twice) -> record the makers' fills ->
+        placed();
 cancel: require_cancellable -> cancel on the book -> release -> cancelled().
 
 A shadow of plain ints, updated only from its own predictions, says what
@@ -31,6 +33,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from ledger import account as acc
 from ledger import book as pure
 from ledger import order as lc
+from ledger import settlement
 from ledger.account import Account
 from ledger.book import Fees, Resting, Slice, check_slice
 from ledger.errors import InvalidInput, Refused
@@ -98,6 +101,7 @@ class TradingMachine(RuleBasedStateMachine):
         self.filled: dict[str, int] = defaultdict(int)
         self.end_reason: dict[str, str | None] = {}  # finished orders: why (None: filled)
         self.trades = 0
+        self.ops: dict[tuple[str, str], object] = {}  # (account, op id) -> its record
 
     # --- helpers ---------------------------------------------------------------
 
@@ -192,7 +196,7 @@ class TradingMachine(RuleBasedStateMachine):
         assert outcome.rested == want_rested
         event(f"fills at once: {min(len(want_fills), 3)}")
 
-        # settle each fill
+        # each fill, in the shadow
         for f in outcome.fills:
             self.settle(f, o)
 
@@ -205,12 +209,28 @@ class TradingMachine(RuleBasedStateMachine):
             expected_reason = (None if want_filled == qty else STP_REASON if want_stp else IOC_REASON)
             assert outcome.cancel_reason == expected_reason
             assert outcome.release_minor == self.left_in_hold(oid)
-            if outcome.release_minor:
-                self.release(account, oid, outcome.release_minor)
+            self.available[account, code] += outcome.release_minor
             self.end_reason[oid] = expected_reason
             event(f"taker ended: {expected_reason or 'filled'}")
+        # settle them on the accounts as actors/order.py does: the plan, step by step
+        plan = settlement.steps_by_account(SYM, list(outcome.fills), FEE_ACCOUNT, (account, oid),
+                                           outcome.release_minor)
+        assert FEE_ACCOUNT not in plan or any(f.buyer_fee_minor or f.seller_fee_minor for f in outcome.fills)
+        self.apply_plan(plan)
+        accounts_after = dict(self.accounts)
+        self.apply_plan(plan)  # a replay or a retry: every step was applied, none applies again
+        assert self.accounts == accounts_after
         taker_fills = tuple(OrderFill(f.trade_id, f.price_minor, f.quantity_minor, "TAKER") for f in outcome.fills)
         self.orders[oid] = lc.placed(o, taker_fills, outcome.rested, outcome.cancel_reason)
+
+    def apply_plan(self, plan) -> None:
+        for account_id, steps in plan.items():
+            for step in steps:
+                made = settlement.apply_step(self.accounts[account_id], step, self.ops.get((account_id, step.op)))
+                if made is not None:
+                    change, op = made
+                    self.apply(account_id, change)
+                    self.ops[account_id, step.op] = op
 
     # Leaves a resting order with a few satoshi, so that the next fill on it
     # is worth less than one cent (the buyer's capture is skipped).
@@ -225,7 +245,7 @@ class TradingMachine(RuleBasedStateMachine):
             self.place(account, maker.side.opposite, qty, maker.price_minor, ioc)
 
     def settle(self, f, taker: Order) -> None:
-        """One fill, as actors/trade.py settles it, checked against the shadow."""
+        """One fill: checked, and what it must move applied to the shadow."""
         maker = self.orders[f.maker_order]
         buyer, seller = (taker, maker) if taker.side is BUY else (maker, taker)
         self.trades += 1
@@ -240,10 +260,7 @@ class TradingMachine(RuleBasedStateMachine):
         assert (f.buyer_fee_minor, f.seller_fee_minor) == (fee(qty, buyer_bps), fee(value, seller_bps))
 
         # captures from the holds
-        self.apply(f.seller, acc.capture(self.accounts[f.seller], f.seller_order, qty))
-        if value:
-            self.apply(f.buyer, acc.capture(self.accounts[f.buyer], f.buyer_order, value))
-        else:
+        if not value:
             event("a fill worth less than one cent")
         self.captured[f.seller_order] += qty
         self.captured[f.buyer_order] += value
@@ -259,14 +276,13 @@ class TradingMachine(RuleBasedStateMachine):
         ]
         for who, code, amount in legs:
             if amount > 0:
-                self.apply(who, acc.receive(self.accounts[who], ASSETS[code], amount, f.trade_id))
                 self.available[who, code] += amount
 
         # the maker's end
         if self.filled[maker.order_id] == maker.quantity_minor:
             assert f.maker_release_minor == self.left_in_hold(maker.order_id)
             if f.maker_release_minor:
-                self.release(maker.account, maker.order_id, f.maker_release_minor)
+                self.available[maker.account, self.hold_asset(maker.order_id)] += f.maker_release_minor
                 event("maker released rounding slack")
             del self.live[maker.order_id]
             self.end_reason[maker.order_id] = None

@@ -7,8 +7,8 @@ import pytest
 from ledger.errors import InvalidInput
 from ledger.models import (
     MAX_BODY_BYTES,
+    MAX_SETTLE_STEPS,
     AmountBody,
-    CaptureBody,
     EmptyBody,
     HistoryBody,
     MoveBody,
@@ -16,6 +16,7 @@ from ledger.models import (
     RefundBody,
     ReleaseBody,
     ReserveBody,
+    SettleStepsBody,
     TransferBody,
     parse_body,
 )
@@ -37,6 +38,10 @@ def transfer(**changes) -> bytes:
 def move(**changes) -> bytes:
     body = {**GOOD_MOVE, **changes}
     return raw({k: v for k, v in body.items() if v is not _DROP})
+
+
+def steps(*items) -> bytes:
+    return raw({"steps": list(items), "at_ms": 1})
 
 
 def invalid(model, body: bytes) -> str:
@@ -80,6 +85,37 @@ def test_optional_fields_parse():
 def test_an_id_of_exactly_64_allowed_characters_parses():
     key = ("Az09._-" * 10)[:64]
     assert parse_body(TransferBody, transfer(source=key)).source == key
+
+
+def test_a_settlement_of_every_kind_of_step_parses():
+    body = parse_body(SettleStepsBody, steps(
+        {"op": "t:seller-capture", "kind": "capture", "amount_minor": 5, "hold": "o1"},
+        {"op": "t:seller-receive", "kind": "receive", "amount_minor": 7, "asset": "USD", "ref": "t"},
+        {"op": "order:o1:final-release", "kind": "release", "amount_minor": 1, "hold": "o1"}))
+    assert [s.kind for s in body.steps] == ["capture", "receive", "release"] and body.at_ms == 1
+
+
+@pytest.mark.parametrize("body, message", [
+    (steps({"op": "o", "kind": "capture", "hold": 3, "amount_minor": 1}), "steps.0.hold: must be a string"),
+    (steps({"op": "o", "kind": "capture", "hold": "h"}), "steps.0.amount_minor: required"),
+    (steps({"op": "o", "kind": "capture", "amount_minor": 1}), "steps.0: a capture step needs hold"),
+    (steps({"op": "o", "kind": "receive", "amount_minor": 1, "asset": "USD"}), "steps.0: a receive step needs ref"),
+    (steps({"op": "o", "kind": "receive", "amount_minor": 1, "asset": "USD", "ref": "t", "hold": "h"}),
+     "steps.0: a receive step takes no hold"),
+    (steps({"op": "o", "kind": "release", "amount_minor": 1, "hold": "h", "asset": "USD"}),
+     "steps.0: a release step takes no asset"),
+    (steps({"op": "o", "kind": "refund", "amount_minor": 1, "hold": "h"}),
+     "steps.0.kind: must be 'capture', 'release' or 'receive'"),
+    (steps({"op": "o", "kind": "capture", "amount_minor": 0, "hold": "h"}), "steps.0.amount_minor: "),
+    (steps(*[{"op": "o", "kind": "capture", "amount_minor": 1, "hold": "h"}] * 2),
+     "steps: an operation id appears twice"),
+    (steps(), "steps: List should have at least 1 item"),
+    (steps(*[{"op": f"o{i}", "kind": "capture", "amount_minor": 1, "hold": "h"} for i in range(MAX_SETTLE_STEPS + 1)]),
+     f"steps: List should have at most {MAX_SETTLE_STEPS} items"),
+    (raw({"steps": [{"op": "o", "kind": "capture", "amount_minor": 1, "hold": "h"}]}), "at_ms: required"),
+])
+def test_a_bad_settlement_is_refused_naming_the_step(body, message):
+    assert invalid(SettleStepsBody, body).startswith(message)
 
 
 def test_a_body_of_exactly_the_limit_parses():
@@ -147,7 +183,6 @@ MALFORMED = [
     (ReserveBody, raw({"op": "o", "hold": "h", "asset": "USD", "amount_minor": 0.5}),
      "amount_minor"),
     (ReleaseBody, raw({"op": "o", "hold": "h", "amount_minor": 0}), "amount_minor"),
-    (CaptureBody, raw({"op": "o", "hold": 3, "amount_minor": 1}), "hold"),
     (RefundBody, raw({"op": "o", "compensates": None}), "compensates"),
     # unknown fields
     (TransferBody, transfer(memo="hi"), "memo"),
@@ -160,7 +195,6 @@ MALFORMED = [
     (TransferBody, transfer(asset=_DROP), "asset"),
     (TransferBody, transfer(amount=_DROP), "amount"),
     (MoveBody, move(ref=_DROP), "ref"),
-    (CaptureBody, raw({"op": "o", "hold": "h"}), "amount_minor"),
     # bad ids
     (TransferBody, transfer(source="al ice"), "source"),
     (TransferBody, transfer(source=" alice"), "source"),
