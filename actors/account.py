@@ -202,8 +202,14 @@ async def settle(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     written, so a refused step leaves the account as it was."""
     req = parse_body(SettleStepsBody, body, MAX_INTERNAL_BODY_BYTES)
     found = await all_of(ctx.get(ACCOUNT), *(ctx.get(_op_key(s.op)) for s in req.steps))
-    current = acct.require_open(_account(key, found[0]), key)
-    done = []
+    existing, done = _account(key, found[0]), []
+    if existing is None and req.open_owner is not None:
+        # The fee account opens on its first fee, in the same call: no call
+        # of its own on a key every fee-bearing trade passes through.
+        opened = acct.open_account(None, key, req.open_owner)
+        done.append((opened, None))
+        existing = opened.account
+    current = acct.require_open(existing, key)
     for step, record in zip(req.steps, found[1:]):
         made = settlement.apply_step(current, settlement.Step(**step.model_dump()), _operation(record))
         if made is not None:
@@ -211,7 +217,7 @@ async def settle(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
             current = made[0].account
     if done:
         _store_all(ctx, done, req.at_ms)
-    return {"account": key, "applied": [op.op_id for _, op in done]}
+    return {"account": key, "applied": [op.op_id for _, op in done if op is not None]}
 
 
 # --- helpers -------------------------------------------------------------------

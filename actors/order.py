@@ -23,7 +23,7 @@ from ledger import order as lifecycle
 from ledger.book import Fill
 from ledger.errors import NotFound, Refused
 from ledger.models import (
-    MAX_SETTLE_STEPS, EmptyBody, MakerFillBody, OpenBody, PlaceBody, ReleaseBody, ReserveBody,
+    MAX_SETTLE_STEPS, EmptyBody, MakerFillBody, PlaceBody, ReleaseBody, ReserveBody,
     SettleStepsBody, parse_body,
 )
 from ledger.operations import op_id
@@ -33,6 +33,7 @@ from ledger.symbols import Side, symbol
 order = restate.VirtualObject("Order")
 
 ORDER = "order"
+FEE_OWNER = "trading fees"  # the fee account's owner, when its first fee opens it
 
 
 @handler(order, key_name="order")
@@ -131,10 +132,10 @@ async def _settle(ctx, o: Order, fills: list[Fill], release_minor: int | None, a
     its own account's call."""
     by_account = settlement.steps_by_account(o.symbol, fills, config.FEE_ACCOUNT,
                                              (o.account, o.order_id), release_minor)
-    if config.FEE_ACCOUNT in by_account:
-        await call(ctx, account_obj.open_account, config.FEE_ACCOUNT, OpenBody(owner="trading fees"))
     await all_of(*(
-        call(ctx, account_obj.settle, who, SettleStepsBody(steps=[s.to_record() for s in part], at_ms=at_ms))
+        call(ctx, account_obj.settle, who, SettleStepsBody(
+            steps=[s.to_record() for s in part], at_ms=at_ms,
+            open_owner=FEE_OWNER if who == config.FEE_ACCOUNT else None))
         for who, steps in by_account.items()
         for part in settlement.in_calls(steps, MAX_SETTLE_STEPS)
     ))

@@ -185,6 +185,8 @@ MAX_SETTLE_STEPS = 128
 class SettleStepsBody(_Body):
     steps: Annotated[list[SettleStep], Field(min_length=1, max_length=MAX_SETTLE_STEPS)]
     at_ms: AtMs
+    # Set for the fee account only: open it with this owner if it is not open.
+    open_owner: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_OWNER_CHARS)] | None = None
 
     @field_validator("steps")
     @classmethod
