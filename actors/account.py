@@ -191,7 +191,24 @@ async def reserve(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
 
 @handler(account, internal=True, key_name="account")
 async def release(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    return await _on_hold(ctx, key, parse_body(ReleaseBody, body), acct.release)
+    """Give back a hold's rest (or `amount_minor` of it), once; a release
+    that `compensates` a reserve that never applied records that and gives
+    back nothing."""
+    req = parse_body(ReleaseBody, body)
+    account_now, recorded = await _open_and_recorded(ctx, key, req.op)
+    if recorded is not None:
+        asked = Operation(req.op, "release", recorded.asset, req.amount_minor or recorded.amount_minor, req.hold)
+        if recorded.amount_minor is None or already_applied(recorded, asked):
+            return _op_answer(recorded, applied=False)
+    if req.compensates and await _recorded(ctx, req.compensates) is None:
+        # The hold this would give back was never placed: record that, once.
+        op = Operation(req.op, "release", None, None, req.hold)
+        ctx.set(_op_key(op.op_id), op.to_record())
+        return _op_answer(op, applied=False)
+    change = acct.release(account_now, req.hold, req.amount_minor)
+    op = Operation(req.op, "release", change.entry.asset, change.entry.amount_minor, req.hold)
+    await _store(ctx, change, op, req.at_ms)
+    return _op_answer(op, applied=True)
 
 
 @handler(account, internal=True, key_name="account")
@@ -245,22 +262,4 @@ async def _move(ctx, key: str, req: MoveBody, transition) -> dict:
     if already_applied(recorded, op):
         return _op_answer(op, applied=False)
     await _store(ctx, transition(account_now, asset, req.amount_minor, req.ref), op, req.at_ms)
-    return _op_answer(op, applied=True)
-
-
-async def _on_hold(ctx, key: str, req: ReleaseBody, transition) -> dict:
-    kind = transition.__name__
-    account_now, recorded = await _open_and_recorded(ctx, key, req.op)
-    if recorded is not None:
-        asked = Operation(req.op, kind, recorded.asset, req.amount_minor or recorded.amount_minor, req.hold)
-        if recorded.amount_minor is None or already_applied(recorded, asked):
-            return _op_answer(recorded, applied=False)
-    if getattr(req, "compensates", None) and await _recorded(ctx, req.compensates) is None:
-        # The hold this would give back was never placed: record that, once.
-        op = Operation(req.op, kind, None, None, req.hold)
-        ctx.set(_op_key(op.op_id), op.to_record())
-        return _op_answer(op, applied=False)
-    change = transition(account_now, req.hold, req.amount_minor)
-    op = Operation(req.op, kind, change.entry.asset, change.entry.amount_minor, req.hold)
-    await _store(ctx, change, op, req.at_ms)
     return _op_answer(op, applied=True)

@@ -26,6 +26,7 @@ from actors import config
 from actors import tape
 from actors.shell import all_of, handler, send
 from ledger import book as pure
+from ledger import history
 from ledger.book import Resting, Slice
 from ledger.price_index import PriceIndex
 from ledger.errors import InvalidInput, NotFound
@@ -56,7 +57,7 @@ async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     req = parse_body(SubmitBody, body)
     sym = _symbol(key)
     side = Side(req.side)
-    book = await _load(ctx, sym)
+    book = await _load(ctx, sym, with_trade_count=True)
     # Deeper pages only when the limit reaches past the head: an order that
     # sweeps more than a page of prices pays one more round trip.
     await _load_more(ctx, book, pages=[(side.opposite, p) for p in
@@ -123,16 +124,20 @@ async def book_view(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> 
 @handler(order_book, kind="shared", key_name="symbol")
 async def trades(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
     """Recent trades, newest first: the symbol's tape keeps them."""
-    parse_body(HistoryBody, body)  # a bad body is refused here, before the call
+    req = parse_body(HistoryBody, body)  # a bad request is refused here, before the call
+    history.check_page_request(req.limit, req.before)
     _symbol(key)
     return await ctx.object_call(tape.trades_page, key=key, arg=body)
 
 
-async def _load(ctx, sym) -> Slice:
-    meta, bids, asks = await all_of(ctx.get(META), ctx.get(_index_key(Side.BUY)), ctx.get(_index_key(Side.SELL)))
-    meta = meta or {"trades": 0}
+async def _load(ctx, sym, with_trade_count: bool = False) -> Slice:
+    """The two head records, and the trade counter if the caller may trade."""
+    heads = [ctx.get(_index_key(Side.BUY)), ctx.get(_index_key(Side.SELL))]
+    bids, asks, *meta = await all_of(*heads, *([ctx.get(META)] if with_trade_count else []))
+    # None, not 0: matching on a slice loaded without its counter fails loudly.
+    trades = (meta[0] or {"trades": 0})["trades"] if meta else None
     return Slice(sym, PriceIndex.from_record(bids, descending=True),
-                 PriceIndex.from_record(asks, descending=False), {}, meta["trades"])
+                 PriceIndex.from_record(asks, descending=False), {}, trades)
 
 
 async def _load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),

@@ -91,7 +91,7 @@ class Slice:
     bids: PriceIndex  # best (highest) first
     asks: PriceIndex  # best (lowest) first
     levels: dict[tuple[Side, int], list[Resting]]  # the loaded levels only
-    trade_count: int = 0
+    trade_count: int | None = 0  # None: not loaded (a cancel or a view never trades)
     changed: set[tuple[Side, int]] = field(default_factory=set)
 
     @classmethod
@@ -127,6 +127,7 @@ def submit(book: Slice, incoming: Resting, may_rest: bool, fees: Fees) -> Outcom
     """Match `incoming` against the loaded crossing levels, then rest what is
     left if `may_rest` (GTC, GTD) or cancel it (IOC)."""
     assert incoming.remaining_minor == incoming.quantity_minor > 0, incoming
+    assert book.trade_count is not None, "a submit needs the book's trade counter"
     taker = incoming
     fills: list[Fill] = []
     cancel_reason = None

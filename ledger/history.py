@@ -29,15 +29,21 @@ def record(seq: int, entry: Entry, at_ms: int) -> dict:
     return rec
 
 
-def page(history_count: int, limit: int | None, before: int | None) -> tuple[list[int], int | None]:
-    """The record numbers of one page, newest first, and the cursor of the next.
-
-    `before` is the cursor a previous page answered: records older than it."""
+def check_page_request(limit: int | None, before: int | None) -> int:
+    """The page size asked for (the default if none); refuses a bad one or a bad cursor."""
     limit = DEFAULT_PAGE if limit is None else limit
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit: must be from 1 to {MAX_PAGE}, got {limit}")
     if before is not None and before < 1:
         raise InvalidInput(f"before: must be a cursor of 1 or more, got {before}")
+    return limit
+
+
+def page(history_count: int, limit: int | None, before: int | None) -> tuple[list[int], int | None]:
+    """The record numbers of one page, newest first, and the cursor of the next.
+
+    `before` is the cursor a previous page answered: records older than it."""
+    limit = check_page_request(limit, before)
     newest = history_count if before is None else min(before - 1, history_count)
     seqs = list(range(newest, max(newest - limit, 0), -1))
     next_cursor = seqs[-1] if seqs and seqs[-1] > 1 else None

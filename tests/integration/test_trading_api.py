@@ -231,6 +231,8 @@ def test_bad_place_input_is_400_and_changes_nothing(stack, client, traders, new_
     ("/OrderBook/BTC-USD/book", b'{"depth": 0}'),
     ("/OrderBook/BTC-USD/book", b'{"depth": "5"}'),
     ("/OrderBook/BTC-USD/trades", b'{"limit": 1000}'),
+    ("/OrderBook/BTC-USD/trades", b'{"before": 0}'),
+    ("/OrderBook/BTC-USD/trades", b'{"limit": "5"}'),
     ("/Order/some-order/cancel", b'{"now": true}'),
     ("/Order/some-order/status", b'[]'),
     ("/Order/bad%20id/status", b'{}'),
