@@ -194,27 +194,32 @@ class Workloads:
                 "quantity_minor": 1_000_000, "prefix": f"{self.nonce}seed{symbol}"}))
         await step(f"{symbol} book ({orders:,} resting)", chunk, -(-orders // SEED_CHUNK), 1)
 
-    # --- invocations per operation, counted by restate --------------------
+    # --- invocations and journal entries per operation, counted by restate --
 
-    async def count_invocations(self, admin_url: str, op: Op) -> float:
-        """Invocations restate ran for `count_ops` calls of `op`, per call: the
-        rows of sys_invocation (completed ones are kept) before and after,
-        each read once nothing is still in flight."""
-        before = await _settled_count(admin_url)
+    async def count_per_op(self, admin_url: str, op: Op) -> dict[str, float]:
+        """Invocations restate ran, and journal entries they wrote, for
+        `count_ops` calls of `op`, per call: the rows of sys_invocation and
+        sys_journal (completed invocations keep theirs) before and after,
+        each read once nothing is still in flight. Every entry is a record
+        appended to restate's log: a call, a state read's answer, a clock
+        read, a state write."""
+        before = await _settled_counts(admin_url)
         await run_all(op, self.sizes.count_ops, self.sizes.clients)
-        after = await _settled_count(admin_url)
-        return (after - before) / self.sizes.count_ops
+        after = await _settled_counts(admin_url)
+        return {what: (after[what] - before[what]) / self.sizes.count_ops for what in after}
 
 
-async def _settled_count(admin_url: str, timeout_s: float = 60.0) -> int:
+async def _settled_counts(admin_url: str, timeout_s: float = 60.0) -> dict[str, int]:
     deadline = time.monotonic() + timeout_s
     while True:
         rows = await asyncio.to_thread(query, admin_url, "SELECT status, count(*) AS n "
                                        "FROM sys_invocation GROUP BY status")
         counts = {r["status"]: r["n"] for r in rows}
         if all(status == "completed" for status in counts) or time.monotonic() > deadline:
-            return sum(counts.values())
+            break
         await asyncio.sleep(0.1)
+    entries = await asyncio.to_thread(query, admin_url, "SELECT count(*) AS n FROM sys_journal")
+    return {"invocations": sum(counts.values()), "journal_entries": entries[0]["n"]}
 
 
 class PostgresWorkloads:

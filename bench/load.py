@@ -31,6 +31,8 @@ class Window:
     duration_s: float
     latencies_ms: Sequence[float]
     first_error: str | None = None
+    # What `sample` read at the window's start and at its end, if given one.
+    sampled: tuple[dict[str, float], dict[str, float]] | None = None
 
     @property
     def rps(self) -> float:
@@ -56,6 +58,7 @@ def median(values: Sequence[float]) -> float:
 async def measure(
     groups: dict[str, tuple[Op, int]], warmup_s: float, duration_s: float,
     max_ops_per_client: int = 1_000_000, call_timeout_s: float = CALL_TIMEOUT_S,
+    sample: Callable[[], dict[str, float]] | None = None,
 ) -> dict[str, Window]:
     """Runs each group's `op` from its number of concurrent clients, all
     groups at once; answers each group's measured window.
@@ -63,7 +66,15 @@ async def measure(
     An op may answer a float: the latency in ms to record for it (a trade
     times only its crossing order); otherwise the whole call is timed.
     A call that times out is recorded as an error with the timeout as its
-    latency (a lower bound), so a stalled server shows in p99."""
+    latency (a lower bound), so a stalled server shows in p99.
+
+    `sample` (say, CPU seconds used so far by each process) is read as the
+    window opens and as it closes; each window carries both readings."""
+    samples: list[dict[str, float]] = []
+    if sample is not None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(warmup_s, lambda: samples.append(sample()))
+        loop.call_later(warmup_s + duration_s, lambda: len(samples) == 1 and samples.append(sample()))
     window_start = time.perf_counter() + warmup_s
     window_end = window_start + duration_s
     latencies: dict[str, list[float]] = {name: [] for name in groups}
@@ -100,7 +111,10 @@ async def measure(
     await asyncio.gather(*(
         client(name, op, c) for name, (op, clients) in groups.items() for c in range(clients)
     ))
-    return {name: Window(done[name], errors[name], duration_s, latencies[name], first_error[name])
+    while sample is not None and len(samples) < 2:
+        samples.append(sample())  # every client ended before a timer ran
+    sampled = (samples[0], samples[1]) if sample is not None else None
+    return {name: Window(done[name], errors[name], duration_s, latencies[name], first_error[name], sampled)
             for name in groups}
 
 

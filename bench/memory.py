@@ -1,4 +1,5 @@
-"""Resident memory (VmRSS) and CPU time of a process and its descendants, from /proc."""
+"""Resident memory (VmRSS) and CPU time of a process and its descendants,
+and of the whole machine, from /proc."""
 
 from __future__ import annotations
 
@@ -56,6 +57,17 @@ def cpu_s(pid: int | None) -> float:
             continue
         total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores together have spent busy (not idle, not
+    waiting on I/O) since boot: over a window, its growth divided by the
+    window's length is the cores in use, whatever used them."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    # guest time is counted in user time already; steal is time not ours.
+    busy = sum(fields[:8]) - idle - iowait - fields[7]
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 class PeakSampler:

@@ -30,8 +30,29 @@ def _round(x: float, digits: int = 1) -> float | None:
     return None if x is None or x != x else round(x, digits)
 
 
+def cpu_figures(window) -> dict | None:
+    """What the window's operations cost in CPU: ms per operation by process
+    and cores busy (the process's, and the machine's as a whole), from the
+    readings taken as the window opened and closed. None when not sampled
+    or nothing completed."""
+    if window.sampled is None or not window.ops:
+        return None
+    start, end = window.sampled
+    used_s = {name: end[name] - start[name] for name in start}
+    assert all(v >= 0 for v in used_s.values()), used_s  # CPU time only grows
+    return {
+        "cpu_ms_per_op": {n: 1000 * v / window.ops for n, v in used_s.items() if n != "machine"},
+        "cores_busy": {n: v / window.duration_s for n, v in used_s.items()},
+    }
+
+
+def _median_of(dicts: list[dict], digits: int) -> dict:
+    return {k: _round(median([d[k] for d in dicts]), digits) for k in dicts[0]}
+
+
 def _case_figures(rounds: list[dict], main: str) -> dict:
     windows = [r[main] for r in rounds]
+    costs = [c for c in (cpu_figures(w) for w in windows) if c is not None]
     figures = {
         "rps": _round(median([w.rps for w in windows])),
         "latency_ms_p50": _round(median([w.pct_ms(50) for w in windows]), 2),
@@ -41,6 +62,9 @@ def _case_figures(rounds: list[dict], main: str) -> dict:
                     "latency_ms_p50": _round(w.pct_ms(50), 2), "latency_ms_p99": _round(w.pct_ms(99), 2),
                     **({"first_error": w.first_error} if w.first_error else {})} for w in windows],
     }
+    if costs:
+        figures["cpu_ms_per_op"] = _median_of([c["cpu_ms_per_op"] for c in costs], 3)
+        figures["cores_busy"] = _median_of([c["cores_busy"] for c in costs], 2)
     others = [g for g in rounds[0] if g != main]
     for group in others:  # e.g. the writers of the hot-key cases
         figures[f"{group}_rps"] = _round(median([r[group].rps for r in rounds]))
@@ -55,7 +79,8 @@ def _ratio(a: float | None, b: float | None, digits: int = 3) -> float | None:
 def summarize(session: dict, meta: dict) -> dict:
     cases = {c.name: _case_figures(session["raw"][c.name], c.main) for c in session["cases"]}
     rps = {name: f["rps"] for name, f in cases.items()}
-    counts = session["counts"]
+    counts = {op: c["invocations"] for op, c in session["counts"].items()}
+    entries = {op: c["journal_entries"] for op, c in session["counts"].items()}
     ceiling = rps["noop"]
     out: dict = {"engine_noop_rps": ceiling,
                  "engine_noop_latency_ms_p50": cases["noop"]["latency_ms_p50"],
@@ -78,11 +103,25 @@ def summarize(session: dict, meta: dict) -> dict:
         "transfer_efficiency": _ratio(rps["transfer"] * counts["transfer"], ceiling),
         "place_efficiency": _ratio(rps["place"] * counts["resting_order"], ceiling),
         "trade_efficiency": _ratio(rps["trade"] * per_pair, ceiling),
+        "journal_entries_per_noop": round(entries["noop"], 2),
+        "journal_entries_per_deposit": round(entries["deposit"], 2),
+        "journal_entries_per_transfer": round(entries["transfer"], 2),
+        "journal_entries_per_resting_order": round(entries["resting_order"], 2),
+        "journal_entries_per_trade_pair": round(entries["trade"] + entries["resting_order"], 2),
         "shared_read_p99_ms": cases["hot_shared_read"]["latency_ms_p99"],
         "exclusive_read_p99_ms": cases["hot_exclusive_read"]["latency_ms_p99"],
         "hot_write_rps_with_shared_reads": cases["hot_shared_read"]["write_rps"],
         "hot_write_rps_with_exclusive_reads": cases["hot_exclusive_read"]["write_rps"],
     })
+    # Where the time goes: CPU per operation by process, and as a multiple
+    # of the no-op's, so the ratios above can be read against their causes.
+    noop_cpu = cases["noop"].get("cpu_ms_per_op")
+    out["cpu_ms_per_op"] = {name: cases[name].get("cpu_ms_per_op")
+                            for name in ("noop", "deposit", "transfer", "place", "trade")}
+    out["cpu_x_noop"] = {
+        name: None if not cpu or not noop_cpu else
+        {proc: _ratio(cpu[proc], noop_cpu[proc], 2) for proc in ("restate_server", "endpoint")}
+        for name, cpu in out["cpu_ms_per_op"].items()}
     out["shared_to_exclusive_read_p99_ratio"] = _ratio(out["shared_read_p99_ms"], out["exclusive_read_p99_ms"])
     sizes = meta["sizes"]
     big = "deposit_big_population" if "deposit_big_population" in rps else "deposit"
@@ -193,6 +232,20 @@ def print_table(r: dict) -> None:
         f"{r['book_depth_scaling_orders'][0]:,} -> {r['book_depth_scaling_orders'][1]:,} resting: "
         f"{_fmt(r['book_depth_scaling_ratio'], 3)}",
     ]
+    lines += ["", "where the time goes, per operation: CPU ms (x no-op) of restate-server and "
+              "the endpoint, journal entries, cores busy in the whole machine",
+              f"  {'case':<14}{'restate-server':>18}{'endpoint':>18}{'journal':>9}{'cores':>7}"]
+    per_op_entries = {"noop": "journal_entries_per_noop", "deposit": "journal_entries_per_deposit",
+                      "transfer": "journal_entries_per_transfer", "place": "journal_entries_per_resting_order",
+                      "trade": "journal_entries_per_trade_pair"}
+    for name, cpu in r["cpu_ms_per_op"].items():
+        if cpu is None:
+            continue
+        x = r["cpu_x_noop"][name] or {}
+        cols = "".join(f"{_fmt(cpu[p], 2):>9} ({_fmt(x.get(p), 1):>5})" for p in ("restate_server", "endpoint"))
+        lines.append(f"  {name:<14}{cols}{_fmt(r[per_op_entries[name]], 1):>9}"
+                     f"{_fmt(cases[name]['cores_busy']['machine'], 2):>7}")
+    lines.append("")
     if r["postgres_deposit_tps"] is None:
         lines.append("postgres: not measured (--no-postgres, or it could not be installed or started)")
     else:

@@ -117,6 +117,14 @@ async def _start_postgres(sizes: Sizes, nonce: str) -> tuple[postgres.Postgres |
     return pg, conns, PostgresWorkloads(conns, sizes, nonce)
 
 
+def _cpu_reading(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by restate-server, by the endpoint (granian's
+    worker included) and by the whole machine (this load generator, Postgres
+    and the neighbours too)."""
+    return {**{name: memory.cpu_s(pid) for name, pid in pids.items()},
+            "machine": memory.machine_busy_s()}
+
+
 async def _rounds(opts: Options, cases: list[Case], pids: dict[str, int]) -> tuple[dict, dict]:
     """Every case once per round; answers the windows by case and the peak
     RSS of the restate processes while restate cases ran."""
@@ -127,7 +135,8 @@ async def _rounds(opts: Options, cases: list[Case], pids: dict[str, int]) -> tup
         for case in cases if r % 2 else cases[::-1]:
             async with memory.PeakSampler(pids) as sampler:
                 windows = await measure(case.groups(), opts.warmup_s, opts.duration_s,
-                                        call_timeout_s=opts.call_timeout_s)
+                                        call_timeout_s=opts.call_timeout_s,
+                                        sample=lambda: _cpu_reading(pids))
             if case.system == "restate":
                 peak_mb = {n: max(peak_mb[n], sampler.peak_mb[n]) for n in pids}
             raw[case.name].append(windows)
@@ -152,12 +161,14 @@ async def _session(opts: Options, stack: bench_stack.Stack, sizes: Sizes) -> dic
         setup_s = await w.setup(say)
         pg, conns, pgw = await _start_postgres(sizes, nonce) if opts.postgres else (None, [], None)
         counts = {
-            "deposit": await w.count_invocations(stack.admin_url, w.deposit("a", sizes.keys)),
-            "transfer": await w.count_invocations(stack.admin_url, w.transfer()),
-            "resting_order": await w.count_invocations(stack.admin_url, w.maker()),
-            "trade": await w.count_invocations(stack.admin_url, w.taker()),
+            "noop": await w.count_per_op(stack.admin_url, w.noop("Noop")),
+            "deposit": await w.count_per_op(stack.admin_url, w.deposit("a", sizes.keys)),
+            "transfer": await w.count_per_op(stack.admin_url, w.transfer()),
+            "resting_order": await w.count_per_op(stack.admin_url, w.maker()),
+            "trade": await w.count_per_op(stack.admin_url, w.taker()),
         }
-        say("invocations per operation: " + ", ".join(f"{k} {v:g}" for k, v in counts.items()))
+        say("per operation, invocations (journal entries): " + ", ".join(
+            f"{k} {v['invocations']:g} ({v['journal_entries']:g})" for k, v in counts.items()))
         waited = await _wait_idle(list(pids.values()))
         say(f"restate-server and endpoint idle after {waited:.1f} s")
         rss["after_setup"] = {n: memory.rss_mb(p) for n, p in pids.items()}
