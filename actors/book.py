@@ -1,10 +1,13 @@
 """The OrderBook virtual object: one key per symbol.
 
 State is spread over many entries so that a deep book costs what a shallow
-one does per submit: per side, a paged price index (a head record with the
-best prices and a directory of pages, then the pages: ledger/price_index.py),
-and one entry per price level (its FIFO of resting orders). A submit reads
-the head records, the pages its limit reaches and the levels it trades
+one does per submit: per side, a paged price index (its head: the best
+prices and a directory of pages; then the pages: ledger/price_index.py),
+and one entry per price level (its FIFO of resting orders). Both sides'
+heads and the trade counter share one entry, `head`, since every submit
+needs all three: with lazy state each entry read is a round trip and two
+records in restate's log, so one read serves where three did. A submit
+reads the head, the pages its limit reaches and the levels it trades
 against or rests on, and nothing else.
 
 The book keeps no record per order: an order's record is its Order object,
@@ -28,7 +31,6 @@ from actors.shell import all_of, handler, send
 from ledger import book as pure
 from ledger import history
 from ledger.book import Resting, Slice
-from ledger.price_index import PriceIndex
 from ledger.errors import InvalidInput, NotFound
 from ledger.models import BookBody, FillBody, HistoryBody, SubmitBody, TapeBody, VenueCancelBody, parse_body
 from ledger.money import format_amount
@@ -36,12 +38,8 @@ from ledger.symbols import Side, symbol
 
 order_book = restate.VirtualObject("OrderBook", state_preload=False)
 
-META = "meta"
+HEAD = "head"  # {"bids": index head, "asks": index head, "trades": count}
 DEFAULT_DEPTH = 20
-
-
-def _index_key(side: Side) -> str:
-    return f"ix:{side.value}"
 
 
 def _page_key(side: Side, page_id: int) -> str:
@@ -57,7 +55,7 @@ async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     req = parse_body(SubmitBody, body)
     sym = _symbol(key)
     side = Side(req.side)
-    book = await _load(ctx, sym, with_trade_count=True)
+    book = await _load(ctx, sym)
     # Deeper pages only when the limit reaches past the head: an order that
     # sweeps more than a page of prices pays one more round trip.
     await _load_more(ctx, book, pages=[(side.opposite, p) for p in
@@ -67,7 +65,7 @@ async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     await _load_more(ctx, book, levels=wanted,
                      pages=[(side, p) for p in book.index(side).page_for(req.price_minor)])
     incoming = Resting(req.order, req.account, side, req.price_minor, req.quantity_minor, req.quantity_minor)
-    first_seq = book.trade_count + 1
+    trades_before = book.trade_count
     outcome = pure.submit(book, incoming, req.may_rest, config.FEES)
     answer = {
         "fills": [f.to_record() for f in outcome.fills],
@@ -76,11 +74,10 @@ async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
         "release_minor": outcome.release_minor,
         "cancel_reason": outcome.cancel_reason,
     }
-    _store(ctx, book)
+    _store(ctx, book, trades_before)
     if outcome.fills:
-        ctx.set(META, {"trades": book.trade_count})
         send(ctx, tape.record, sym.code, TapeBody(
-            first_seq=first_seq, fills=[FillBody(**f.to_record()) for f in outcome.fills]))
+            first_seq=trades_before + 1, fills=[FillBody(**f.to_record()) for f in outcome.fills]))
     return answer
 
 
@@ -96,7 +93,7 @@ async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     removed = pure.cancel(book, side, req.price_minor, req.order)
     if removed is None:
         return {"cancelled": False, "release_minor": None}
-    _store(ctx, book)
+    _store(ctx, book, book.trade_count)
     return {"cancelled": True, "release_minor": pure.release_minor(sym, removed)}
 
 
@@ -130,14 +127,9 @@ async def trades(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dic
     return await ctx.object_call(tape.trades_page, key=key, arg=body)
 
 
-async def _load(ctx, sym, with_trade_count: bool = False) -> Slice:
-    """The two head records, and the trade counter if the caller may trade."""
-    heads = [ctx.get(_index_key(Side.BUY)), ctx.get(_index_key(Side.SELL))]
-    bids, asks, *meta = await all_of(*heads, *([ctx.get(META)] if with_trade_count else []))
-    # None, not 0: matching on a slice loaded without its counter fails loudly.
-    trades = (meta[0] or {"trades": 0})["trades"] if meta else None
-    return Slice(sym, PriceIndex.from_record(bids, descending=True),
-                 PriceIndex.from_record(asks, descending=False), {}, trades)
+async def _load(ctx, sym) -> Slice:
+    """Both sides' index heads and the trade counter: one entry, one read."""
+    return Slice.from_head(sym, await ctx.get(HEAD))
 
 
 async def _load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),
@@ -154,23 +146,22 @@ async def _load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),
     pure.check_slice(book)
 
 
-def _store(ctx, book: Slice) -> None:
-    """Write what the slice says changed, and only that."""
-    for side, price in book.changed:
-        queue = book.levels[(side, price)]
-        if queue:
-            ctx.set(_level_key(side, price), [r.to_record() for r in queue])
-        else:
-            ctx.clear(_level_key(side, price))
-    for side in (Side.BUY, Side.SELL):
-        head, pages = book.index(side).writes()
-        for pid, prices in pages.items():
-            if prices:
-                ctx.set(_page_key(side, pid), prices)
-            else:
-                ctx.clear(_page_key(side, pid))
-        if head is not None:
-            ctx.set(_index_key(side), head)
+def _store(ctx, book: Slice, trades_before: int) -> None:
+    """Write what the slice says changed, and only that (ledger/book.py)."""
+    w = pure.writes(book, trades_before)
+    for (side, price), records in w.levels.items():
+        _put(ctx, _level_key(side, price), records)
+    for (side, pid), prices in w.pages.items():
+        _put(ctx, _page_key(side, pid), prices)
+    if w.head is not None:
+        ctx.set(HEAD, w.head)
+
+
+def _put(ctx, key: str, value) -> None:
+    if value is None:
+        ctx.clear(key)
+    else:
+        ctx.set(key, value)
 
 
 def _symbol(key: str):

@@ -117,7 +117,7 @@ async def bench_seed_book(ctx: restate.ObjectContext, key: str, body: bytes) -> 
         pure._rest(book, Resting(oid, f"{req['prefix']}-acct", side, price,
                                  int(req["quantity_minor"]), int(req["quantity_minor"])))
     pure.check_slice(book)
-    _store(ctx, book)
+    _store(ctx, book, book.trade_count)
     index = book.index(side)
     return {"symbol": key, "side": side.value, "head": len(index.head), "pages": len(index.directory)}
 

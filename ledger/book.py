@@ -91,8 +91,24 @@ class Slice:
     bids: PriceIndex  # best (highest) first
     asks: PriceIndex  # best (lowest) first
     levels: dict[tuple[Side, int], list[Resting]]  # the loaded levels only
-    trade_count: int | None = 0  # None: not loaded (a cancel or a view never trades)
+    trade_count: int = 0  # trades ever made on this book: the last trade's number
     changed: set[tuple[Side, int]] = field(default_factory=set)
+
+    @classmethod
+    def from_head(cls, symbol: Symbol, rec: dict | None, page_max: int = PAGE_MAX) -> "Slice":
+        """The slice a head record starts (both sides' index heads and the
+        trade counter, stored as one entry); levels and pages load later."""
+        if rec is None:
+            return cls(symbol, PriceIndex(True, page_max=page_max), PriceIndex(False, page_max=page_max), {})
+        trades = rec["trades"]
+        if not isinstance(trades, int) or isinstance(trades, bool) or trades < 0:
+            raise InvariantViolation(f"book {symbol.code}: stored trade counter {trades!r}")
+        return cls(symbol, PriceIndex.from_record(rec["bids"], True, page_max),
+                   PriceIndex.from_record(rec["asks"], False, page_max), {}, trades)
+
+    def head_record(self) -> dict:
+        assert isinstance(self.trade_count, int) and self.trade_count >= 0, self.trade_count
+        return {"bids": self.bids.head_record(), "asks": self.asks.head_record(), "trades": self.trade_count}
 
     @classmethod
     def whole(cls, symbol: Symbol, bids: list[int], asks: list[int],
@@ -127,7 +143,6 @@ def submit(book: Slice, incoming: Resting, may_rest: bool, fees: Fees) -> Outcom
     """Match `incoming` against the loaded crossing levels, then rest what is
     left if `may_rest` (GTC, GTD) or cancel it (IOC)."""
     assert incoming.remaining_minor == incoming.quantity_minor > 0, incoming
-    assert book.trade_count is not None, "a submit needs the book's trade counter"
     taker = incoming
     fills: list[Fill] = []
     cancel_reason = None
@@ -179,6 +194,29 @@ def cancel(book: Slice, side: Side, price_minor: int, order_id: str) -> Resting 
 def release_minor(sym: Symbol, order: Resting) -> int:
     """What an order's hold gives back once it ends (nothing more will fill)."""
     return _release(sym, order)
+
+
+@dataclass(frozen=True)
+class Writes:
+    """What a slice's changes come to in stored entries; None clears one."""
+
+    head: dict | None  # the head record, when either index head or the counter changed
+    pages: dict[tuple[Side, int], list[int] | None]
+    levels: dict[tuple[Side, int], list[dict] | None]
+
+
+def writes(book: Slice, trades_before: int) -> Writes:
+    """The entries to write after a submit or a cancel on `book`, and only
+    those; `trades_before` is the counter as loaded."""
+    assert book.trade_count >= trades_before, (book.trade_count, trades_before)
+    check_slice(book)
+    levels = {key: [r.to_record() for r in book.levels[key]] or None for key in sorted(book.changed)}
+    pages, head_changed = {}, book.trade_count != trades_before
+    for side in (Side.BUY, Side.SELL):
+        head, changed_pages = book.index(side).writes()
+        head_changed = head_changed or head is not None
+        pages.update({(side, pid): prices or None for pid, prices in changed_pages.items()})
+    return Writes(book.head_record() if head_changed else None, pages, levels)
 
 
 def check_slice(book: Slice) -> None:

@@ -50,20 +50,22 @@ def hold_of(side: Side, qty: int, price: int) -> int:
 
 @dataclass
 class Store:
-    """Entries as the object keeps them: a head record per side, index
-    pages, one entry per level, a trade counter. Pages hold 2 prices here,
+    """Entries as the object keeps them: one head record (both sides' index
+    heads and the trade counter), index pages, one entry per level. Pages hold 2 prices here,
     so every test with more than a few prices runs over several pages."""
 
     symbol: object = BTC_USD
     page_max: int = 2
-    heads: dict = field(default_factory=lambda: {BUY: None, SELL: None})
+    head: dict | None = None  # both sides' index heads and the trade counter
     pages: dict = field(default_factory=dict)  # (side, page id) -> prices
     levels: dict = field(default_factory=dict)  # (side, price) -> list of records
-    trades: int = 0
+
+    @property
+    def trades(self) -> int:
+        return self.head["trades"] if self.head else 0
 
     def load(self, levels=(), pages=()) -> Slice:
-        book = Slice(self.symbol, PriceIndex.from_record(self.heads[BUY], True, self.page_max),
-                     PriceIndex.from_record(self.heads[SELL], False, self.page_max), {}, self.trades)
+        book = Slice.from_head(self.symbol, self.head, self.page_max)
         self.load_more(book, levels, pages)
         return book
 
@@ -75,22 +77,15 @@ class Store:
         check_slice(book)
 
     def store(self, book: Slice) -> None:
-        for side, price in book.changed:
-            queue = book.levels[(side, price)]
-            if queue:
-                self.levels[(side, price)] = [r.to_record() for r in queue]
-            else:
-                self.levels.pop((side, price), None)
-        for side in (BUY, SELL):
-            head, pages = book.index(side).writes()
-            for pid, prices in pages.items():
-                if prices:
-                    self.pages[(side, pid)] = prices
+        w = pure.writes(book, self.trades)
+        for stored, changes in ((self.levels, w.levels), (self.pages, w.pages)):
+            for key, value in changes.items():
+                if value is None:
+                    stored.pop(key, None)
                 else:
-                    self.pages.pop((side, pid), None)
-            if head is not None:
-                self.heads[side] = head
-        self.trades = book.trade_count
+                    stored[key] = value
+        if w.head is not None:
+            self.head = w.head
 
     def submit(self, order_id, account, side, qty, price, may_rest=True, fees=NO_FEES) -> Outcome:
         """In the object's steps: heads, the pages the limit reaches, then the
@@ -116,7 +111,7 @@ class Store:
         """Every price per side, best first, read back from the stored pages."""
         found = {}
         for side in (BUY, SELL):
-            index = PriceIndex.from_record(self.heads[side], side is BUY, self.page_max)
+            index = Slice.from_head(self.symbol, self.head, self.page_max).index(side)
             for _, pid in list(index.directory):
                 index.load(pid, self.pages[(side, pid)])
             found[side] = index.prices()
