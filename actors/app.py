@@ -5,11 +5,10 @@ import restate
 from actors.account import account
 from actors.book import order_book
 from actors.order import order
-from actors.tape import tape
 from actors.transfer import transfer
 from actors.venues import faulty_venue
 
 # Named, so the endpoint can build the same app with request-identity keys.
-SERVICES = [account, transfer, order, order_book, tape, faulty_venue]
+SERVICES = [account, transfer, order, order_book, faulty_venue]
 
 app = restate.app(SERVICES)

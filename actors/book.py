@@ -15,10 +15,12 @@ whose journal makes its one submit call exactly once (and `submit` is
 ingress-private, so nothing else calls it). Checking a record first would
 cost every submit a round trip in turn before its reads could start.
 
-Trades are numbered by the book's counter and kept by the symbol's Tape
-object (actors/tape.py), which the book sends each submit's fills to. The
-book never awaits another object: it answers, and settlement is its
-caller's saga.
+Trades are numbered by the book's counter and kept here, one entry each
+(`t:{number}`), written by the submit that made them: a trade is listed as
+soon as its taker's `place` answers. The records grow without bound but
+are read lazily, a page at a time, so they cost a submit nothing but their
+one write each. The book never awaits another object: it answers, and
+settlement is its caller's saga.
 """
 
 from __future__ import annotations
@@ -26,15 +28,15 @@ from __future__ import annotations
 import restate
 
 from actors import config
-from actors import tape
-from actors.shell import all_of, handler, send
+from actors.shell import all_of, handler
 from ledger import book as pure
 from ledger import history
 from ledger.book import Resting, Slice
 from ledger.errors import InvalidInput, NotFound
-from ledger.models import BookBody, FillBody, HistoryBody, SubmitBody, TapeBody, VenueCancelBody, parse_body
+from ledger.models import BookBody, HistoryBody, SubmitBody, VenueCancelBody, parse_body
 from ledger.money import format_amount
 from ledger.symbols import Side, symbol
+from ledger.views import trade_view
 
 order_book = restate.VirtualObject("OrderBook", state_preload=False)
 
@@ -48,6 +50,10 @@ def _page_key(side: Side, page_id: int) -> str:
 
 def _level_key(side: Side, price_minor: int) -> str:
     return f"lv:{side.value}:{price_minor}"
+
+
+def _trade_key(seq: int) -> str:
+    return f"t:{seq}"
 
 
 @handler(order_book, internal=True, key_name="symbol")
@@ -75,9 +81,6 @@ async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
         "cancel_reason": outcome.cancel_reason,
     }
     _store(ctx, book, trades_before)
-    if outcome.fills:
-        send(ctx, tape.record, sym.code, TapeBody(
-            first_seq=trades_before + 1, fills=[FillBody(**f.to_record()) for f in outcome.fills]))
     return answer
 
 
@@ -120,11 +123,15 @@ async def book_view(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> 
 
 @handler(order_book, kind="shared", key_name="symbol")
 async def trades(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
-    """Recent trades, newest first: the symbol's tape keeps them."""
-    req = parse_body(HistoryBody, body)  # a bad request is refused here, before the call
+    """Recent trades, newest first, paged like an account's history."""
+    req = parse_body(HistoryBody, body)
     history.check_page_request(req.limit, req.before)
-    _symbol(key)
-    return await ctx.object_call(tape.trades_page, key=key, arg=body)
+    sym = _symbol(key)
+    seqs, next_cursor = history.page((await _load(ctx, sym)).trade_count, req.limit, req.before)
+    records = await all_of(*(ctx.get(_trade_key(s)) for s in seqs))
+    return {"symbol": sym.code,
+            "trades": [trade_view(sym, s, pure.stored_trade(sym, s, r)) for s, r in zip(seqs, records)],
+            "next": next_cursor}
 
 
 async def _load(ctx, sym) -> Slice:
@@ -153,6 +160,8 @@ def _store(ctx, book: Slice, trades_before: int) -> None:
         _put(ctx, _level_key(side, price), records)
     for (side, pid), prices in w.pages.items():
         _put(ctx, _page_key(side, pid), prices)
+    for seq, record in w.trades.items():
+        ctx.set(_trade_key(seq), record)
     if w.head is not None:
         ctx.set(HEAD, w.head)
 

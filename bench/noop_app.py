@@ -28,7 +28,6 @@ from actors.account import ACCOUNT, _load, _load_open, account
 from actors.book import _load as load_book
 from actors.book import _load_more, _store, order_book
 from actors.order import order
-from actors.tape import tape
 from actors.shell import handler
 from actors.transfer import transfer
 from actors.venues import faulty_venue
@@ -122,5 +121,5 @@ async def bench_seed_book(ctx: restate.ObjectContext, key: str, body: bytes) -> 
     return {"symbol": key, "side": side.value, "head": len(index.head), "pages": len(index.directory)}
 
 
-SERVICES = [account, transfer, order, order_book, tape, faulty_venue, noop]
+SERVICES = [account, transfer, order, order_book, faulty_venue, noop]
 app = restate.app(SERVICES)

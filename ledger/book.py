@@ -93,6 +93,7 @@ class Slice:
     levels: dict[tuple[Side, int], list[Resting]]  # the loaded levels only
     trade_count: int = 0  # trades ever made on this book: the last trade's number
     changed: set[tuple[Side, int]] = field(default_factory=set)
+    made: list[Fill] = field(default_factory=list)  # the trades made on this slice, in order
 
     @classmethod
     def from_head(cls, symbol: Symbol, rec: dict | None, page_max: int = PAGE_MAX) -> "Slice":
@@ -203,20 +204,40 @@ class Writes:
     head: dict | None  # the head record, when either index head or the counter changed
     pages: dict[tuple[Side, int], list[int] | None]
     levels: dict[tuple[Side, int], list[dict] | None]
+    trades: dict[int, dict]  # each new trade's record, by its number
 
 
 def writes(book: Slice, trades_before: int) -> Writes:
     """The entries to write after a submit or a cancel on `book`, and only
     those; `trades_before` is the counter as loaded."""
-    assert book.trade_count >= trades_before, (book.trade_count, trades_before)
+    assert book.trade_count == trades_before + len(book.made), (book.trade_count, trades_before, book.made)
     check_slice(book)
+    trades = {}
+    for seq, fill in enumerate(book.made, start=trades_before + 1):
+        _check_trade(book.symbol, seq, fill)
+        trades[seq] = fill.to_record()
     levels = {key: [r.to_record() for r in book.levels[key]] or None for key in sorted(book.changed)}
     pages, head_changed = {}, book.trade_count != trades_before
     for side in (Side.BUY, Side.SELL):
         head, changed_pages = book.index(side).writes()
         head_changed = head_changed or head is not None
         pages.update({(side, pid): prices or None for pid, prices in changed_pages.items()})
-    return Writes(book.head_record() if head_changed else None, pages, levels)
+    return Writes(book.head_record() if head_changed else None, pages, levels, trades)
+
+
+def stored_trade(sym: Symbol, seq: int, rec: dict | None) -> Fill:
+    """Trade number `seq` read back: written with the counter that counts
+    it, so a missing or misnumbered record is a broken book."""
+    if rec is None:
+        raise InvariantViolation(f"book {sym.code}: trade {seq} is counted but not stored")
+    fill = Fill.from_record(rec)
+    _check_trade(sym, seq, fill)
+    return fill
+
+
+def _check_trade(sym: Symbol, seq: int, fill: Fill) -> None:
+    if fill.symbol != sym.code or fill.trade_id != f"{sym.code}-{seq}" or fill.quantity_minor <= 0:
+        raise InvariantViolation(f"book {sym.code}: trade {seq} holds {fill.trade_id} of {fill.symbol}")
 
 
 def check_slice(book: Slice) -> None:
@@ -267,6 +288,7 @@ def _trade(book: Slice, maker: Resting, taker: Resting, fees: Fees) -> tuple[Fil
         seller_fee_minor=fee_minor(value, seller_bps),
         maker_release_minor=None if maker.remaining_minor else _release(sym, maker),
     )
+    book.made.append(fill)
     return fill, maker, taker
 
 

@@ -91,24 +91,6 @@ class VenueCancelBody(_Body):
     price_minor: MinorUnits
 
 
-class FillBody(_Body):
-    """A fill, as the book made it, handed to the symbol's tape."""
-
-    trade_id: Key
-    symbol: Annotated[str, StringConstraints(strict=True, max_length=32)]
-    price_minor: MinorUnits
-    quantity_minor: MinorUnits
-    quote_minor: Annotated[int, Field(strict=True, ge=0)]  # a tiny fill can round to 0
-    buyer: Key
-    buyer_order: Key
-    seller: Key
-    seller_order: Key
-    taker_side: Literal["BUY", "SELL"]
-    buyer_fee_minor: Annotated[int, Field(strict=True, ge=0)]
-    seller_fee_minor: Annotated[int, Field(strict=True, ge=0)]
-    maker_release_minor: Annotated[int, Field(strict=True, ge=0)] | None = None
-
-
 class MakerFillBody(_Body):
     trade: OpId
     price_minor: MinorUnits
@@ -196,14 +178,7 @@ class SettleStepsBody(_Body):
         return steps
 
 
-class TapeBody(_Body):
-    """A submit's fills, numbered from `first_seq`, for the symbol's tape."""
-
-    first_seq: MinorUnits
-    fills: Annotated[list[FillBody], Field(min_length=1)]
-
-
-# Internal bodies carrying lists (a sweep's steps or fills) may be larger
+# Internal bodies carrying lists (a sweep's settlement steps) may be larger
 # than a client's; the callers are our own sagas.
 MAX_INTERNAL_BODY_BYTES = 1024 * 1024
 

@@ -1,10 +1,12 @@
-"""What the contract answers about an account."""
+"""What the contract answers about an account, and about a trade on a book's tape."""
 
 from __future__ import annotations
 
 from ledger.account import Account
+from ledger.book import Fill
 from ledger.invariants import check_balance
 from ledger.money import ASSETS, format_amount
+from ledger.symbols import Symbol
 
 
 def balances(account: Account) -> dict:
@@ -31,4 +33,14 @@ def account_view(account: Account) -> dict:
         "owner": account.owner,
         "status": "FROZEN" if account.frozen else "OPEN",
         "balances": balances(account),
+    }
+
+
+def trade_view(sym: Symbol, seq: int, fill: Fill) -> dict:
+    return {
+        "seq": seq,
+        "trade": fill.trade_id,
+        "price": format_amount(fill.price_minor, sym.quote),
+        "quantity": format_amount(fill.quantity_minor, sym.base),
+        "taker_side": fill.taker_side.value,
     }

@@ -6,7 +6,6 @@ import pytest
 from actors.account import account
 from actors.book import order_book
 from actors.order import order
-from actors.tape import tape
 from actors.transfer import transfer
 from actors.venues import faulty_venue
 from tests.integration.helpers import snapshot
@@ -27,18 +26,13 @@ INTERNAL = {
     ("OrderBook", "submit"): {"order": "o", "account": "a", "side": "BUY", "quantity_minor": 1,
                               "price_minor": 1, "may_rest": True},
     ("OrderBook", "cancel"): {"order": "o", "side": "BUY", "price_minor": 1},
-    ("Tape", "record"): {"first_seq": 1, "fills": [{
-        "trade_id": "BTC-USD-1", "symbol": "BTC-USD", "price_minor": 1, "quantity_minor": 1, "quote_minor": 0,
-        "buyer": "a", "buyer_order": "o1", "seller": "b", "seller_order": "o2", "taker_side": "BUY",
-        "buyer_fee_minor": 0, "seller_fee_minor": 0}]},
-    ("Tape", "trades"): {},
     ("FaultyVenue", "submit"): {},
     ("FaultyVenue", "cancel"): {},
 }
 
 
 def test_every_internal_handler_is_listed_here():
-    services = (account, transfer, order, order_book, tape, faulty_venue)
+    services = (account, transfer, order, order_book, faulty_venue)
     private = {(s.name, name) for s in services for name, h in s.handlers.items() if h.ingress_private}
     assert private == set(INTERNAL)
 

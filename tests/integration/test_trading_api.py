@@ -52,9 +52,8 @@ def test_resting_sell_partial_fill_by_a_crossing_buy(client, traders, new_id):
     assert maker.fills[0].trade == fill.trade
     levels = client.book("BTC-USD").asks
     assert {"price": "91000.00", "quantity": "1.00000000"} in [lv.model_dump() for lv in levels]
-    # The book sends its trades to the symbol's tape without waiting: listed moments after.
-    eventually(lambda: fill.trade in [t.trade for t in client.trades("BTC-USD", limit=100).trades],
-               "the trade on the tape")
+    # The submit that made the trade wrote it: listed as soon as place answered.
+    assert fill.trade in [t.trade for t in client.trades("BTC-USD", limit=100).trades]
     cancelled = client.cancel_order(sell)
     assert (cancelled.status, cancelled.reason) == ("CANCELLED", "cancelled by request")
     assert client.balance(seller).balances["BTC"].model_dump() == {
@@ -81,6 +80,15 @@ def test_price_time_priority_across_accounts(client, new_id):
         ("7701.00", "0.400000000000000000"), ("7702.00", "0.400000000000000000"),
         ("7702.00", "0.200000000000000000")]
     assert done.status == "FILLED"
+    # The submit wrote its trades with the counter: listed, newest first and
+    # numbered in turn, as soon as place answered; the cursor pages back.
+    newest = client.trades("ETH-USD", limit=2)
+    assert [t.trade for t in newest.trades] == [done.fills[2].trade, done.fills[1].trade]
+    assert [t.price for t in newest.trades] == ["7702.00", "7702.00"]
+    seq = newest.trades[0].seq
+    assert [t.seq for t in newest.trades] == [seq, seq - 1] and newest.next == seq - 1
+    older = client.trades("ETH-USD", limit=1, before=newest.next)
+    assert [(t.seq, t.trade, t.price) for t in older.trades] == [(seq - 2, done.fills[0].trade, "7701.00")]
     assert eventually(lambda: client.order_status(first).status == "FILLED", "first filled")
     assert eventually(lambda: client.order_status(second).filled == "0.200000000000000000", "second partly")
     client.cancel_order(second)

@@ -59,6 +59,7 @@ class Store:
     head: dict | None = None  # both sides' index heads and the trade counter
     pages: dict = field(default_factory=dict)  # (side, page id) -> prices
     levels: dict = field(default_factory=dict)  # (side, price) -> list of records
+    tape: dict = field(default_factory=dict)  # trade number -> record
 
     @property
     def trades(self) -> int:
@@ -84,6 +85,7 @@ class Store:
                     stored.pop(key, None)
                 else:
                     stored[key] = value
+        self.tape.update(w.trades)
         if w.head is not None:
             self.head = w.head
 
@@ -533,6 +535,28 @@ def test_trade_ids_are_sequential_per_symbol():
     [f] = eth.submit("b1", "bob", BUY, 10**18, 100).fills
     assert (f.trade_id, f.symbol) == ("ETH-USD-1", "ETH-USD")
     assert (btc.trades, eth.trades) == (3, 1)
+
+
+def test_every_counted_trade_is_written_with_its_number():
+    s = Store()
+    for i in range(3):
+        s.submit(f"s{i}", "alice", SELL, BTC, 100 + i)
+    made = s.submit("b1", "bob", BUY, 2 * BTC, 101).fills + s.submit("b2", "bob", BUY, BTC, 102).fills
+    assert sorted(s.tape) == [1, 2, 3] == list(range(1, s.trades + 1))
+    for seq, fill in enumerate(made, start=1):
+        assert pure.stored_trade(BTC_USD, seq, s.tape[seq]) == fill
+    assert s.submit("b3", "bob", BUY, BTC, 99).fills == () and sorted(s.tape) == [1, 2, 3]
+
+
+def test_a_stored_trade_is_checked_when_read_back():
+    s = store_with(("s1", "alice", SELL, BTC, 100))
+    s.submit("b1", "bob", BUY, BTC, 100)
+    with pytest.raises(InvariantViolation, match="counted but not stored"):
+        pure.stored_trade(BTC_USD, 2, None)
+    with pytest.raises(InvariantViolation, match="trade 2 holds BTC-USD-1"):
+        pure.stored_trade(BTC_USD, 2, s.tape[1])
+    with pytest.raises(InvariantViolation, match="of BTC-USD"):
+        pure.stored_trade(ETH_USD, 1, s.tape[1])
 
 
 # --- fees ---------------------------------------------------------------------------
