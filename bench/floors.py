@@ -5,6 +5,13 @@ bench/floor_app.py; each handler runs from 32 closed-loop clients on 10,000
 keys, the cases alternated over rounds (A B C D, D C B A, ...), and the
 table shows median req/s and the ratio to the no-op in the same run. It
 tells how close a deposit can come to the ceiling on restate-server 1.7.
+
+Then one hot key: the no-op from 32 clients on a single key, window after
+window, and last on a fresh key. Every call that finds the key busy waits
+in the key's inbox in restate-server's RocksDB, and each dequeue seeks past
+the deleted entries of all the calls before it (until a flush and a
+compaction drop them), so a busy key slows down as it ages; a fresh key
+is as fast again. Our OrderBook key per symbol is such a key.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from runtime.stack import start_single_node
 
 CLIENTS, KEYS = 32, 10_000
 MODES = {"quick": (2, 1.0, 4.0), "full": (3, 2.0, 10.0)}  # rounds, warm-up s, window s
+HOT_WINDOWS = {"quick": (4, 2.0), "full": (8, 5.0)}  # back-to-back windows on one key, each s
 
 
 async def _run(ingress_url: str, rounds: int, warmup_s: float, window_s: float) -> dict[str, list[float]]:
@@ -52,17 +60,45 @@ async def _run(ingress_url: str, rounds: int, warmup_s: float, window_s: float) 
     return rates
 
 
+async def _hot_key(ingress_url: str, windows: int, window_s: float) -> dict:
+    """The no-op on one key for `windows` windows in a row, then on a fresh key."""
+    url = urlsplit(ingress_url)
+    http = RawHttp(url.hostname, url.port)
+
+    async def window(key: str) -> float:
+        async def op(c: int, n: int) -> None:
+            await http.post(f"/FloorNoop/{key}/call", b"{}")
+        got = (await measure({"ops": (op, CLIENTS)}, 0.2, window_s))["ops"]
+        if got.errors:
+            raise RuntimeError(f"hot key {key}: {got.errors} errors, first: {got.first_error}")
+        return got.rps
+
+    try:
+        aged = []
+        for i in range(windows):
+            aged.append(await window("hot"))
+            print(f"  one key, window {i + 1}/{windows}{aged[-1]:9.1f}/s", flush=True)
+        fresh = await window("hot-fresh")
+        print(f"  a fresh key            {fresh:9.1f}/s", flush=True)
+    finally:
+        await http.aclose()
+    return {"window_s": window_s, "aged_rps": aged, "fresh_rps": fresh,
+            "last_to_first": aged[-1] / aged[0], "fresh_to_last": fresh / aged[-1]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.floors", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--server", default=DEFAULT_SERVER, choices=sorted(SERVERS))
     parser.add_argument("--out", help="also write the medians and ratios here, as JSON")
     args = parser.parse_args(argv)
-    rounds, warmup_s, window_s = MODES["quick" if args.quick else "full"]
+    mode = "quick" if args.quick else "full"
+    rounds, warmup_s, window_s = MODES[mode]
     workdir = Path(tempfile.mkdtemp(prefix="ledger-floors-"))
     node = start_single_node(workdir, "bench.floor_app:app", server=args.server)
     try:
         rates = asyncio.run(_run(node.server.ingress_url, rounds, warmup_s, window_s))
+        hot = asyncio.run(_hot_key(node.server.ingress_url, *HOT_WINDOWS[mode]))
     finally:
         stop_all([node.server, node.endpoint], 5.0)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -73,10 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'handler':<40}{'req/s':>9}{'x no-op':>9}")
     for name, what in FLOORS.items():
         print(f"{what:<40}{medians[name]:9.1f}{medians[name] / ceiling:9.3f}")
+    calls = sum(hot["aged_rps"]) * hot["window_s"]
+    print(f"\nno-op on one key from {CLIENTS} clients: {hot['aged_rps'][0]:.1f}/s in its first "
+          f"{hot['window_s']:g} s, {hot['aged_rps'][-1]:.1f}/s after about {calls:,.0f} calls "
+          f"(x {hot['last_to_first']:.2f}); a fresh key {hot['fresh_rps']:.1f}/s "
+          f"(x {hot['fresh_to_last']:.2f} the aged one)")
     if args.out:
         Path(args.out).write_text(json.dumps(
             {"server": args.server, "rps": medians,
-             "ratio_to_noop": {n: v / ceiling for n, v in medians.items()}}, indent=2) + "\n")
+             "ratio_to_noop": {n: v / ceiling for n, v in medians.items()}, "hot_key": hot}, indent=2) + "\n")
     return 0
 
 
