@@ -3,12 +3,17 @@
 State is spread over many entries so that a deep book costs what a shallow
 one does per submit: per side, a paged price index (its head: the best
 prices and a directory of pages; then the pages: ledger/price_index.py),
-and one entry per price level (its FIFO of resting orders). Both sides'
-heads and the trade counter share one entry, `head`, since every submit
-needs all three: with lazy state each entry read is a round trip and two
-records in restate's log, so one read serves where three did. A submit
-reads the head, the pages its limit reaches and the levels it trades
-against or rests on, and nothing else.
+and per price level a record holding its oldest and newest page of
+resting orders, with the pages between them stored alone
+(ledger/level.py). Both sides' heads and the trade counter share one
+entry, `head`, since every submit needs all three: with lazy state each
+entry read is a round trip and two records in restate's log, so one read
+serves where three did. A submit reads the head, the pages its limit
+reaches and the levels it trades against or rests on, and only then the
+level pages its quantity reaches past those (none unless it takes more
+than a level's oldest page holds), and nothing else. An order resting in
+a level page past the level's first has a note of its page, `at:{order}`,
+so a cancel reads that page and no other.
 
 The book keeps no record per order: an order's record is its Order object,
 whose journal makes its one submit call exactly once (and `submit` is
@@ -31,7 +36,8 @@ from actors import config
 from actors.shell import all_of, handler
 from ledger import book as pure
 from ledger import history
-from ledger.book import Resting, Slice
+from ledger.book import Slice
+from ledger.level import Level, Resting
 from ledger.errors import InvalidInput, NotFound
 from ledger.models import BookBody, HistoryBody, SubmitBody, VenueCancelBody, parse_body
 from ledger.money import format_amount
@@ -52,6 +58,14 @@ def _level_key(side: Side, price_minor: int) -> str:
     return f"lv:{side.value}:{price_minor}"
 
 
+def _level_page_key(side: Side, price_minor: int, page_id: int) -> str:
+    return f"lp:{side.value}:{price_minor}:{page_id}"
+
+
+def _note_key(order_id: str) -> str:
+    return f"at:{order_id}"
+
+
 def _trade_key(seq: int) -> str:
     return f"t:{seq}"
 
@@ -70,6 +84,8 @@ async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     wanted.append((side, req.price_minor))
     await _load_more(ctx, book, levels=wanted,
                      pages=[(side, p) for p in book.index(side).page_for(req.price_minor)])
+    while more := pure.level_pages_to_load(book, side, req.price_minor, req.quantity_minor):
+        await _load_more(ctx, book, level_pages=more)
     incoming = Resting(req.order, req.account, side, req.price_minor, req.quantity_minor, req.quantity_minor)
     trades_before = book.trade_count
     outcome = pure.submit(book, incoming, req.may_rest, config.FEES)
@@ -90,10 +106,15 @@ async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     req = parse_body(VenueCancelBody, body)
     sym = _symbol(key)
     side = Side(req.side)
-    book = await _load(ctx, sym)
+    head, note = await all_of(ctx.get(HEAD), ctx.get(_note_key(req.order)))
+    book = Slice.from_head(sym, head)
+    page = note or 0
+    # The noted page is read with the level, in case it is stored alone; if
+    # the level holds it in its own record, that read finds nothing.
     await _load_more(ctx, book, levels=[(side, req.price_minor)],
-                     pages=[(side, p) for p in book.index(side).page_for(req.price_minor)])
-    removed = pure.cancel(book, side, req.price_minor, req.order)
+                     pages=[(side, p) for p in book.index(side).page_for(req.price_minor)],
+                     level_pages=[(side, req.price_minor, page)] if page else [], optional=True)
+    removed = pure.cancel(book, side, req.price_minor, req.order, page)
     if removed is None:
         return {"cancelled": False, "release_minor": None}
     _store(ctx, book, book.trade_count)
@@ -112,7 +133,7 @@ async def book_view(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> 
     levels = await all_of(*(ctx.get(_level_key(s, p)) for s, p in keys))
     totals = {}
     for (side, price), level in zip(keys, levels):
-        totals[(side, price)] = sum(Resting.from_record(r).remaining_minor for r in level or [])
+        totals[(side, price)] = Level.from_record(side, price, level).total_minor
     view = {
         name: [{"price": format_amount(p, sym.quote), "quantity": format_amount(totals[(side, p)], sym.base)}
                for p in sides[side]]
@@ -140,24 +161,36 @@ async def _load(ctx, sym) -> Slice:
 
 
 async def _load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),
-                     pages: list[tuple[Side, int]] = ()) -> None:
-    """Index pages and levels, read together in one round trip."""
-    if not levels and not pages:
+                     pages: list[tuple[Side, int]] = (), level_pages: list[tuple[Side, int, int]] = (),
+                     optional: bool = False) -> None:
+    """Index pages, levels and level pages, read together in one round trip.
+    `optional`: a level page that turns out not to be stored alone (the
+    level's record holds it) is passed over rather than refused."""
+    if not levels and not pages and not level_pages:
         return
     found = await all_of(*(ctx.get(_page_key(s, pid)) for s, pid in pages),
-                         *(ctx.get(_level_key(s, p)) for s, p in levels))
+                         *(ctx.get(_level_key(s, p)) for s, p in levels),
+                         *(ctx.get(_level_page_key(s, p, pid)) for s, p, pid in level_pages))
     for (side, pid), prices in zip(pages, found):
         book.index(side).load(pid, prices)
     for (side, price), level in zip(levels, found[len(pages):]):
-        book.levels[(side, price)] = [Resting.from_record(r) for r in level or []]
+        book.levels[(side, price)] = Level.from_record(side, price, level)
+    for (side, price, pid), records in zip(level_pages, found[len(pages) + len(levels):]):
+        level = book.levels[(side, price)]
+        if not optional or pid in level.middle():
+            level.load(pid, records)
     pure.check_slice(book)
 
 
 def _store(ctx, book: Slice, trades_before: int) -> None:
     """Write what the slice says changed, and only that (ledger/book.py)."""
     w = pure.writes(book, trades_before)
-    for (side, price), records in w.levels.items():
-        _put(ctx, _level_key(side, price), records)
+    for (side, price), record in w.levels.items():
+        _put(ctx, _level_key(side, price), record)
+    for (side, price, pid), records in w.level_pages.items():
+        _put(ctx, _level_page_key(side, price, pid), records)
+    for order_id, page in w.notes.items():
+        _put(ctx, _note_key(order_id), page)
     for (side, pid), prices in w.pages.items():
         _put(ctx, _page_key(side, pid), prices)
     for seq, record in w.trades.items():

@@ -103,12 +103,15 @@ async def bench_seed_book(ctx: restate.ObjectContext, key: str, body: bytes) -> 
     sym = symbol(key, config.EXTRA_SYMBOLS)
     side = Side(req["side"])
     first = int(req["first_price_minor"])
+    step = int(req["step_minor"])
     book = await load_book(ctx, sym)
     # Each price is worse than the one before, so each lands in the page
-    # the first one does, or in a page made on the way.
-    await _load_more(ctx, book, pages=[(side, p) for p in book.index(side).page_for(first)])
+    # the first one does, or in a page made on the way. With a step of 0
+    # every order joins one level, read first; new prices start new levels.
+    await _load_more(ctx, book, pages=[(side, p) for p in book.index(side).page_for(first)],
+                     levels=[(side, first)] if step == 0 else [])
     for i in range(int(req["orders"])):
-        price = first + i * int(req["step_minor"])
+        price = first + i * step
         oid = f"{req['prefix']}-{i}"
         # What pure.submit does for an order that rests without crossing
         # (the index refuses a price already there), with the slice checked

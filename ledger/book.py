@@ -6,11 +6,12 @@ of the same account; when it reaches one, the rest of the incoming order is
 cancelled ("cancel newest"), which leaves the older order and the book
 uncrossed. Fills made before that point stand.
 
-The book is kept as price levels, each a FIFO list of resting orders, plus
-a paged index of prices per side (ledger/price_index.py). Matching works on
-a slice: the index pages and the levels that cross the incoming order's
-limit (loaded by the caller) and the level it would rest on; it answers the
-fills and exactly what changed.
+The book is kept as price levels, each a FIFO of resting orders in pages
+(ledger/level.py), plus a paged index of prices per side
+(ledger/price_index.py). Matching works on a slice: the index pages and the
+levels that cross the incoming order's limit, as many of their pages as
+its quantity reaches (loaded by the caller: see level_pages_to_load), and
+the level it would rest on; it answers the fills and exactly what changed.
 """
 
 from __future__ import annotations
@@ -18,30 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ledger.invariants import InvariantViolation
+from ledger.level import PAGE_MAX as LEVEL_PAGE_MAX
+from ledger.level import Level, Resting
 from ledger.price_index import PAGE_MAX, PriceIndex
 from ledger.symbols import Side, Symbol, fee_minor, hold_minor, quote_minor
-
-
-@dataclass(frozen=True)
-class Resting:
-    order_id: str
-    account: str
-    side: Side
-    price_minor: int
-    quantity_minor: int
-    remaining_minor: int
-    # What the order's hold has paid for its fills so far: quote for a buy,
-    # base for a sell. hold - captured is what its final release gives back.
-    captured_minor: int = 0
-
-    def to_record(self) -> list:
-        return [self.order_id, self.account, self.side.value, self.price_minor,
-                self.quantity_minor, self.remaining_minor, self.captured_minor]
-
-    @classmethod
-    def from_record(cls, rec: list) -> "Resting":
-        oid, account, side, price, qty, remaining, captured = rec
-        return cls(oid, account, Side(side), price, qty, remaining, captured)
 
 
 @dataclass(frozen=True)
@@ -90,10 +71,11 @@ class Slice:
     symbol: Symbol
     bids: PriceIndex  # best (highest) first
     asks: PriceIndex  # best (lowest) first
-    levels: dict[tuple[Side, int], list[Resting]]  # the loaded levels only
+    levels: dict[tuple[Side, int], Level]  # the loaded levels only
     trade_count: int = 0  # trades ever made on this book: the last trade's number
     changed: set[tuple[Side, int]] = field(default_factory=set)
     made: list[Fill] = field(default_factory=list)  # the trades made on this slice, in order
+    level_page_max: int = LEVEL_PAGE_MAX  # of a level this slice opens
 
     @classmethod
     def from_head(cls, symbol: Symbol, rec: dict | None, page_max: int = PAGE_MAX) -> "Slice":
@@ -112,11 +94,11 @@ class Slice:
         return {"bids": self.bids.head_record(), "asks": self.asks.head_record(), "trades": self.trade_count}
 
     @classmethod
-    def whole(cls, symbol: Symbol, bids: list[int], asks: list[int],
-              levels: dict | None = None, page_max: int = PAGE_MAX) -> "Slice":
+    def whole(cls, symbol: Symbol, bids: list[int], asks: list[int], page_max: int = PAGE_MAX,
+              level_page_max: int = LEVEL_PAGE_MAX) -> "Slice":
         """A book held whole in memory, every page loaded (tests, models)."""
-        return cls(symbol, PriceIndex.of(bids, True, page_max), PriceIndex.of(asks, False, page_max),
-                   levels if levels is not None else {})
+        return cls(symbol, PriceIndex.of(bids, True, page_max), PriceIndex.of(asks, False, page_max), {},
+                   level_page_max=level_page_max)
 
     def index(self, side: Side) -> PriceIndex:
         return self.bids if side is Side.BUY else self.asks
@@ -140,6 +122,27 @@ def crossing_prices(book: Slice, taker: Side, limit_minor: int) -> list[int]:
     return book.index(taker.opposite).crossing(limit_minor)
 
 
+def level_pages_to_load(book: Slice, taker: Side, limit_minor: int, quantity_minor: int) -> list[tuple[Side, int, int]]:
+    """The level pages (side, price, page id) an incoming order's match may
+    reach that are not loaded yet: every page of a level it may take whole,
+    and the next page of the level it stops in while the loaded ones might
+    not cover it. The caller loads them and asks again until none is left."""
+    opposite, left, wanted = taker.opposite, quantity_minor, []
+    for price in crossing_prices(book, taker, limit_minor):
+        level = book.levels[(opposite, price)]
+        if level.total_minor <= left:
+            wanted += [(opposite, price, pid) for pid in level.unloaded()]
+            left -= level.total_minor
+            if left == 0:
+                break
+            continue
+        covered, next_page = level.loaded_prefix()
+        if next_page is not None and covered < left:
+            wanted.append((opposite, price, next_page))
+        break
+    return wanted
+
+
 def submit(book: Slice, incoming: Resting, may_rest: bool, fees: Fees) -> Outcome:
     """Match `incoming` against the loaded crossing levels, then rest what is
     left if `may_rest` (GTC, GTD) or cancel it (IOC)."""
@@ -151,20 +154,19 @@ def submit(book: Slice, incoming: Resting, may_rest: bool, fees: Fees) -> Outcom
     for price in crossing_prices(book, taker.side, taker.price_minor):
         if taker.remaining_minor == 0 or cancel_reason:
             break
-        queue = book.levels[(opposite, price)]
-        while queue and taker.remaining_minor:
-            maker = queue[0]
+        level = book.levels[(opposite, price)]
+        while taker.remaining_minor and (maker := level.first()) is not None:
             if maker.account == taker.account:
                 cancel_reason = "self-trade prevented: the rest of the order was cancelled"
                 break
             fill, maker, taker = _trade(book, maker, taker, fees)
             fills.append(fill)
             if maker.remaining_minor:
-                queue[0] = maker
+                level.replace_first(maker)
             else:
-                queue.pop(0)
+                level.pop_first()
         book.changed.add((opposite, price))
-        if not queue:
+        if level.is_empty():
             book.index(opposite).remove(price)
     filled_minor = taker.quantity_minor - taker.remaining_minor
     if taker.remaining_minor and may_rest and not cancel_reason:
@@ -178,18 +180,25 @@ def submit(book: Slice, incoming: Resting, may_rest: bool, fees: Fees) -> Outcom
     return outcome
 
 
-def cancel(book: Slice, side: Side, price_minor: int, order_id: str) -> Resting | None:
-    """Take a resting order off the book; None if it is not resting (filled)."""
-    queue = book.levels.get((side, price_minor), [])
-    for i, resting in enumerate(queue):
-        if resting.order_id == order_id:
-            del queue[i]
-            book.changed.add((side, price_minor))
-            if not queue:
-                book.index(side).remove(price_minor)
-            check_slice(book)
-            return resting
-    return None
+def cancel(book: Slice, side: Side, price_minor: int, order_id: str, page_id: int | None = None) -> Resting | None:
+    """Take a resting order off the book; None if it is not resting (filled).
+    `page_id`: the level page the book noted when it rested (0 if none); a
+    book held whole in memory may leave it out to have the page searched."""
+    level = book.levels.get((side, price_minor))
+    if level is None:
+        return None
+    if page_id is None:
+        page_id = level.page_of(order_id)
+        if page_id is None:
+            return None
+    removed = level.remove(order_id, page_id)
+    if removed is None:
+        return None
+    book.changed.add((side, price_minor))
+    if level.is_empty():
+        book.index(side).remove(price_minor)
+    check_slice(book)
+    return removed
 
 
 def release_minor(sym: Symbol, order: Resting) -> int:
@@ -203,7 +212,9 @@ class Writes:
 
     head: dict | None  # the head record, when either index head or the counter changed
     pages: dict[tuple[Side, int], list[int] | None]
-    levels: dict[tuple[Side, int], list[dict] | None]
+    levels: dict[tuple[Side, int], dict | None]  # each level's own record
+    level_pages: dict[tuple[Side, int, int], list | None]  # level pages stored alone
+    notes: dict[str, int | None]  # the level page an order rests in, past a level's page 0
     trades: dict[int, dict]  # each new trade's record, by its number
 
 
@@ -216,13 +227,19 @@ def writes(book: Slice, trades_before: int) -> Writes:
     for seq, fill in enumerate(book.made, start=trades_before + 1):
         _check_trade(book.symbol, seq, fill)
         trades[seq] = fill.to_record()
-    levels = {key: [r.to_record() for r in book.levels[key]] or None for key in sorted(book.changed)}
+    levels, level_pages, notes = {}, {}, {}
+    for key in sorted(book.changed):
+        level = book.levels[key]
+        if level.record_changed:
+            levels[key] = level.record()
+        level_pages.update({(*key, pid): recs for pid, recs in level.page_writes().items()})
+        notes.update(level.notes)
     pages, head_changed = {}, book.trade_count != trades_before
     for side in (Side.BUY, Side.SELL):
         head, changed_pages = book.index(side).writes()
         head_changed = head_changed or head is not None
         pages.update({(side, pid): prices or None for pid, prices in changed_pages.items()})
-    return Writes(book.head_record() if head_changed else None, pages, levels, trades)
+    return Writes(book.head_record() if head_changed else None, pages, levels, level_pages, notes, trades)
 
 
 def stored_trade(sym: Symbol, seq: int, rec: dict | None) -> Fill:
@@ -253,12 +270,16 @@ def check_slice(book: Slice) -> None:
     best_bid, best_ask = book.bids.best(), book.asks.best()
     if best_bid is not None and best_ask is not None and best_bid >= best_ask:
         raise InvariantViolation(f"{book.symbol.code}: crossed book {best_bid} >= {best_ask}")
-    for (side, price), queue in book.levels.items():
-        if queue and not book.index(side).contains(price):
+    for (side, price), level in book.levels.items():
+        if (level.side, level.price_minor) != (side, price):
+            raise InvariantViolation(f"{book.symbol.code}: level {level.side.value} {level.price_minor} "
+                                     f"kept as {side.value} {price}")
+        try:
+            level.check()
+        except InvariantViolation as err:
+            raise InvariantViolation(f"{book.symbol.code}: {err}") from None
+        if not level.is_empty() and not book.index(side).contains(price):
             raise InvariantViolation(f"{book.symbol.code}: level {side.value} {price} not indexed")
-        for r in queue:
-            if r.side is not side or r.price_minor != price or not 0 < r.remaining_minor <= r.quantity_minor:
-                raise InvariantViolation(f"{book.symbol.code}: bad resting order {r}")
 
 
 def _trade(book: Slice, maker: Resting, taker: Resting, fees: Fees) -> tuple[Fill, Resting, Resting]:
@@ -307,8 +328,10 @@ def _release(sym: Symbol, order: Resting) -> int:
 
 def _rest(book: Slice, order: Resting) -> None:
     key = (order.side, order.price_minor)
-    queue = book.levels.setdefault(key, [])
-    if not queue:  # a level is indexed exactly while it holds an order
+    # The caller loads the level an order may rest on; one it did not load
+    # starts empty here, and the index refuses its price if it was not new.
+    level = book.levels.setdefault(key, Level(order.side, order.price_minor, page_max=book.level_page_max))
+    if level.is_empty():  # a level is indexed exactly while it holds an order
         book.index(order.side).insert(order.price_minor)
-    queue.append(order)
+    level.append(order)
     book.changed.add(key)

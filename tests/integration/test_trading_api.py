@@ -310,3 +310,43 @@ def test_a_book_deeper_than_one_index_page(client, new_id):
     for price in left:
         client.cancel_order(orders[price])
     assert mine() == [] and balance(client, seller, "BTC", "reserved") == "0.00000000"
+
+
+def test_a_price_level_deeper_than_one_page(client, new_id):
+    """More orders at one price than a level page holds: they rest in time
+    order across pages, the view sums every page, a cancel takes one from a
+    page stored alone, and a buy that takes more than the oldest page fills
+    them oldest first, skipping the cancelled one."""
+    from ledger.level import PAGE_MAX
+
+    seller, buyer = new_id("lvs"), new_id("lvb")
+    client.open(seller)
+    client.deposit(seller, "BTC", "2")
+    client.open(buyer)
+    client.deposit(buyer, "EUR", "3000000")
+    price, lot = "4000000.00", Decimal("0.01")
+    ids = [new_id("o") for _ in range(2 * PAGE_MAX + 10)]
+    for oid in ids:  # one at a time: their time priority is the point
+        assert client.place_order(oid, seller, "BTC-EUR", "SELL", str(lot), price).status == "ACCEPTED"
+
+    def level() -> str | None:
+        return next((lv.quantity for lv in client.book("BTC-EUR", 100).asks if lv.price == price), None)
+
+    assert level() == f"{len(ids) * lot:.8f}"
+    gone = ids[PAGE_MAX + 5]  # in the level's second page, between its oldest and newest
+    assert client.cancel_order(gone).status == "CANCELLED"
+    assert level() == f"{(len(ids) - 1) * lot:.8f}"
+    assert client.book("BTC-EUR").asks[0].price == price, "no other test's ask may sit below ours"
+    take = PAGE_MAX + 10
+    done = client.place_order(new_id("o"), buyer, "BTC-EUR", "BUY", f"{take * lot:.8f}", price,
+                              time_in_force="IOC")
+    assert (done.status, len(done.fills)) == ("FILLED", take)
+    filled, left = [o for o in ids if o != gone][:take], [o for o in ids if o != gone][take:]
+    for oid in (filled[0], filled[PAGE_MAX - 1], filled[PAGE_MAX], filled[-1]):
+        assert eventually(lambda: client.order_status(oid).status == "FILLED", f"{oid} filled")
+    assert client.order_status(left[0]).status == "ACCEPTED" and client.order_status(gone).status == "CANCELLED"
+    assert level() == f"{len(left) * lot:.8f}"
+    for oid in left:
+        assert client.cancel_order(oid).status == "CANCELLED"
+    assert level() is None and balance(client, seller, "BTC", "reserved") == "0.00000000"
+    assert balance(client, seller, "BTC") == f"{2 - take * lot:.8f}"

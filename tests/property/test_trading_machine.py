@@ -89,7 +89,8 @@ class TradingMachine(RuleBasedStateMachine):
         self.accounts: dict[str, Account] = {
             a: acc.open_account(None, a, None).account for a in [*TRADERS, FEE_ACCOUNT]
         }
-        self.book = Slice.whole(SYM, [], [], page_max=2)  # pages of 2: matching crosses pages
+        # Index pages of 2 prices and level pages of 2 orders: matching crosses both.
+        self.book = Slice.whole(SYM, [], [], page_max=2, level_page_max=2)
         self.orders: dict[str, Order] = {}
         self.deposited: dict[str, int] = defaultdict(int)
         # --- the shadow ---
@@ -360,7 +361,7 @@ class TradingMachine(RuleBasedStateMachine):
         check_slice(self.book)
         if self.book.bids and self.book.asks:
             assert self.book.bids.prices()[0] < self.book.asks.prices()[0]
-        resting = {r.order_id: r for queue in self.book.levels.values() for r in queue}
+        resting = {r.order_id: r for level in self.book.levels.values() for r in level.orders()}
         assert set(resting) == set(self.live)
         for oid, r in resting.items():
             o = self.orders[oid]
@@ -370,7 +371,7 @@ class TradingMachine(RuleBasedStateMachine):
             assert r.captured_minor == self.captured[oid]
         for side in (BUY, SELL):
             for price in self.book.index(side).prices():
-                queue = self.book.levels[(side, price)]
+                queue = list(self.book.levels[(side, price)].orders())
                 assert queue, (side, price)
                 arrivals = [self.live[r.order_id] for r in queue]
                 assert arrivals == sorted(arrivals)  # time priority within a level

@@ -1,11 +1,14 @@
 """The order book's pure matching, on slices loaded the way actors/book.py
 loads them.
 
-`Store` plays the OrderBook object's state: an index per side, one entry
-per level, a trade counter. A submit loads a slice of it (the crossing
-levels and the incoming order's own level), matches, and writes back only
-what the slice says changed, exactly as the object does; so a level the
-matching forgot to mark as changed shows up as a stale store.
+`Store` plays the OrderBook object's state: an index per side, a record
+per level with its pages, the notes of which page an order rests in, a
+trade counter. A submit loads a slice of it (the crossing levels, the
+level pages its quantity reaches, and the incoming order's own level),
+matches, and writes back only what the slice says changed, exactly as the
+object does; so a level the matching forgot to mark as changed shows up as
+a stale store. Index pages hold 2 prices and level pages 2 orders here, so
+most tests run over several of both.
 
 Expectations are computed here, by hand or by a naive reference matcher.
 """
@@ -23,6 +26,7 @@ from hypothesis import strategies as st
 from ledger import book as pure
 from ledger.book import Fees, Fill, Outcome, Resting, Slice, check_slice, crossing_prices
 from ledger.invariants import InvariantViolation
+from ledger.level import Level
 from ledger.price_index import PriceIndex
 from ledger.symbols import SYMBOLS, Side
 
@@ -51,35 +55,43 @@ def hold_of(side: Side, qty: int, price: int) -> int:
 @dataclass
 class Store:
     """Entries as the object keeps them: one head record (both sides' index
-    heads and the trade counter), index pages, one entry per level. Pages hold 2 prices here,
-    so every test with more than a few prices runs over several pages."""
+    heads and the trade counter), index pages, level records and the level
+    pages stored alone, notes of an order's page, trades."""
 
     symbol: object = BTC_USD
     page_max: int = 2
+    level_page_max: int = 2
     head: dict | None = None  # both sides' index heads and the trade counter
     pages: dict = field(default_factory=dict)  # (side, page id) -> prices
-    levels: dict = field(default_factory=dict)  # (side, price) -> list of records
+    levels: dict = field(default_factory=dict)  # (side, price) -> the level's record
+    level_pages: dict = field(default_factory=dict)  # (side, price, page id) -> order records
+    notes: dict = field(default_factory=dict)  # order id -> its level page
     tape: dict = field(default_factory=dict)  # trade number -> record
 
     @property
     def trades(self) -> int:
         return self.head["trades"] if self.head else 0
 
-    def load(self, levels=(), pages=()) -> Slice:
+    def load(self, levels=(), pages=(), level_pages=()) -> Slice:
         book = Slice.from_head(self.symbol, self.head, self.page_max)
-        self.load_more(book, levels, pages)
+        book.level_page_max = self.level_page_max
+        self.load_more(book, levels, pages, level_pages)
         return book
 
-    def load_more(self, book: Slice, levels=(), pages=()) -> None:
+    def load_more(self, book: Slice, levels=(), pages=(), level_pages=()) -> None:
         for side, pid in pages:
             book.index(side).load(pid, self.pages.get((side, pid)))
         for side, price in levels:
-            book.levels[(side, price)] = [Resting.from_record(r) for r in self.levels.get((side, price), [])]
+            book.levels[(side, price)] = Level.from_record(side, price, self.levels.get((side, price)),
+                                                           self.level_page_max)
+        for side, price, pid in level_pages:
+            book.levels[(side, price)].load(pid, self.level_pages.get((side, price, pid)))
         check_slice(book)
 
     def store(self, book: Slice) -> None:
         w = pure.writes(book, self.trades)
-        for stored, changes in ((self.levels, w.levels), (self.pages, w.pages)):
+        for stored, changes in ((self.levels, w.levels), (self.pages, w.pages),
+                                (self.level_pages, w.level_pages), (self.notes, w.notes)):
             for key, value in changes.items():
                 if value is None:
                     stored.pop(key, None)
@@ -96,14 +108,21 @@ class Store:
         self.load_more(book, pages=[(side.opposite, p) for p in book.index(side.opposite).pages_reaching(price)])
         wanted = [(side.opposite, p) for p in crossing_prices(book, side, price)] + [(side, price)]
         self.load_more(book, levels=wanted, pages=[(side, p) for p in book.index(side).page_for(price)])
+        while more := pure.level_pages_to_load(book, side, price, qty):
+            self.load_more(book, level_pages=more)
         outcome = pure.submit(book, Resting(order_id, account, side, price, qty, qty), may_rest, fees)
         self.store(book)
         return outcome
 
     def cancel(self, side, price, order_id):
+        """As the object: the order's noted page (0 without a note) is read
+        with its level, and used only if the level stores it alone."""
         book = self.load()
+        page = self.notes.get(order_id, 0)
         self.load_more(book, levels=[(side, price)], pages=[(side, p) for p in book.index(side).page_for(price)])
-        removed = pure.cancel(book, side, price, order_id)
+        if page in book.levels[(side, price)].middle():
+            self.load_more(book, level_pages=[(side, price, page)])
+        removed = pure.cancel(book, side, price, order_id, page)
         if removed is not None:
             self.store(book)
         return removed
@@ -121,8 +140,15 @@ class Store:
 
     # --- reading it back ---
 
+    def level(self, side, price) -> Level:
+        """A level read back whole: its record and every page stored alone."""
+        level = Level.from_record(side, price, self.levels.get((side, price)), self.level_page_max)
+        for pid in level.middle():
+            level.load(pid, self.level_pages[(side, price, pid)])
+        return level
+
     def resting(self, side, price) -> list[Resting]:
-        return [Resting.from_record(r) for r in self.levels.get((side, price), [])]
+        return list(self.level(side, price).orders())
 
     def view(self) -> dict:
         """Each side, best first: [(price, [(order, remaining), ...])]."""
@@ -132,7 +158,7 @@ class Store:
         }
 
     def full_slice(self) -> Slice:
-        return self.load(list(self.levels), [(s, pid) for s, pid in self.pages])
+        return self.load(list(self.levels), [(s, pid) for s, pid in self.pages], list(self.level_pages))
 
 
 def filled(fills) -> list[tuple[str, int, int]]:
@@ -316,8 +342,12 @@ def test_a_buy_maker_release_when_a_fill_ends_it():
 
 
 def slice_of(bids, asks, levels=None) -> Slice:
-    """Each side's prices as given, in its head, unsorted: check_slice judges."""
-    return Slice(BTC_USD, PriceIndex(True, list(bids)), PriceIndex(False, list(asks)), levels or {})
+    """Each side's prices as given, in its head, unsorted: check_slice judges.
+    Each level's orders (a list) go in its one page."""
+    return Slice(BTC_USD, PriceIndex(True, list(bids)), PriceIndex(False, list(asks)), {
+        (side, price): Level(side, price, [0] if orders else [], 1, sum(o.remaining_minor for o in orders),
+                             {0: list(orders)} if orders else {})
+        for (side, price), orders in (levels or {}).items()})
 
 
 def r(oid, side, price, qty=10, remaining=None, account="alice"):
@@ -472,9 +502,9 @@ def test_the_slice_marks_changed_levels_and_the_index_follows():
     book = s.load([(SELL, 3_000_000), (SELL, 3_010_000), (BUY, 3_010_000)])
     out = pure.submit(book, Resting("b1", "b", BUY, 3_010_000, BTC + 1, BTC + 1), True, NO_FEES)
     assert not out.rested and out.filled_minor == BTC + 1
-    assert book.asks.prices() == [3_010_000] and book.levels[(SELL, 3_000_000)] == []
+    assert book.asks.prices() == [3_010_000] and book.levels[(SELL, 3_000_000)].is_empty()
     assert (SELL, 3_000_000) in book.changed and (SELL, 3_010_000) in book.changed
-    assert book.levels[(SELL, 3_010_000)][0].remaining_minor == BTC - 1
+    assert book.levels[(SELL, 3_010_000)].first().remaining_minor == BTC - 1
     assert book.bids.prices() == []  # filled entirely: nothing rested
 
 
