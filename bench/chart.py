@@ -42,8 +42,11 @@ def draw(r: dict, path: str) -> None:
 
     ax = axes[0][2]
     a, h, b = r["accounts_scaling_accounts"], r["history_scaling_entries"], r["book_depth_scaling_orders"]
-    _bars(ax, [f"accounts\n{a[0]:,} -> {a[1]:,}", f"history\n0 -> {h[1]:,}", f"book\n{b[0]:,} -> {b[1]:,}"],
-          [r["accounts_scaling_ratio"], r["history_scaling_ratio"], r["book_depth_scaling_ratio"]],
+    lv = r["level_depth_scaling_orders"]
+    _bars(ax, [f"accounts\n{a[0]:,} -> {a[1]:,}", f"history\n0 -> {h[1]:,}", f"book\n{b[0]:,} -> {b[1]:,}",
+               f"one level\n{lv[0]:,} -> {lv[1]:,}"],
+          [r["accounts_scaling_ratio"], r["history_scaling_ratio"], r["book_depth_scaling_ratio"],
+           r["level_depth_scaling_ratio"]],
           "as work grows: throughput ratio; line = 0.9 target", "ratio", "tab:green", "{:.2f}")
     ax.axhline(0.9, color="gray", linestyle="--")
 

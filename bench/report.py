@@ -22,6 +22,7 @@ TARGETS = [
     ("accounts_scaling_ratio", ">=", 0.9),
     ("history_scaling_ratio", ">=", 0.9),
     ("book_depth_scaling_ratio", ">=", 0.9),
+    ("level_depth_scaling_ratio", ">=", 0.9),
     ("rss_idle_mb", "<", 300.0),
 ]
 
@@ -132,6 +133,8 @@ def summarize(session: dict, meta: dict) -> dict:
         "history_scaling_entries": [0, sizes["history_entries"]],
         "book_depth_scaling_ratio": _ratio(rps["place_deep_book"], rps["place"]),
         "book_depth_scaling_orders": [sizes["book_shallow"], sizes["book_deep"]],
+        "level_depth_scaling_ratio": _ratio(rps["place_deep_level"], rps["place_level"]),
+        "level_depth_scaling_orders": [sizes["level_shallow"], sizes["level_deep"]],
     })
     out.update(dict.fromkeys(("postgres_deposit_tps", "postgres_transfer_tps",
                               "deposit_ratio_to_postgres", "transfer_ratio_to_postgres")))
@@ -204,6 +207,8 @@ def print_table(r: dict) -> None:
         "deposit_fresh": f"deposit, {meta['sizes']['history_accounts']} fresh accounts",
         "deposit_history": f"deposit, {meta['sizes']['history_accounts']} x {meta['sizes']['history_entries']:,} history",
         "place_deep_book": f"placement, {meta['sizes']['book_deep']:,} resting",
+        "place_level": f"placement at a level of {meta['sizes']['level_shallow']:,}",
+        "place_deep_level": f"placement at a level of {meta['sizes']['level_deep']:,}",
         "pg_deposit": "postgres deposit",
         "pg_transfer": "postgres transfer",
     }
@@ -230,7 +235,8 @@ def print_table(r: dict) -> None:
         f"{r['accounts_scaling_accounts'][1]:,}: {_fmt(r['accounts_scaling_ratio'], 3)}; history 0 -> "
         f"{r['history_scaling_entries'][1]:,}: {_fmt(r['history_scaling_ratio'], 3)}; book "
         f"{r['book_depth_scaling_orders'][0]:,} -> {r['book_depth_scaling_orders'][1]:,} resting: "
-        f"{_fmt(r['book_depth_scaling_ratio'], 3)}",
+        f"{_fmt(r['book_depth_scaling_ratio'], 3)}; one price level {r['level_depth_scaling_orders'][0]:,} -> "
+        f"{r['level_depth_scaling_orders'][1]:,} resting: {_fmt(r['level_depth_scaling_ratio'], 3)}",
     ]
     lines += ["", "where the time goes, per operation: CPU ms (x no-op) of restate-server and "
               "the endpoint, journal entries, cores busy in the whole machine",

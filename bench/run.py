@@ -81,6 +81,8 @@ def _cases(w: Workloads, pgw: PostgresWorkloads | None, stack: bench_stack.Stack
     cases += [
         Case("place", "restate", one(w.place("BTC-EUR"))),
         Case("place_deep_book", "restate", one(w.place("BTC-USD"))),
+        Case("place_level", "restate", one(w.place_at_level("BTC-EUR"))),
+        Case("place_deep_level", "restate", one(w.place_at_level("BTC-USD"))),
         Case("trade", "restate", one(w.trade())),
         Case("hot_shared_read", "restate", hot("balance"), "read"),
         Case("hot_exclusive_read", "restate", hot("bench_read"), "read"),
