@@ -187,7 +187,7 @@ def cancel(book: Slice, side: Side, price_minor: int, order_id: str, page_id: in
     level = book.levels.get((side, price_minor))
     if level is None:
         return None
-    if page_id is None:
+    if page_id is None or level.legacy:  # a legacy level is held whole, and has no notes yet
         page_id = level.page_of(order_id)
         if page_id is None:
             return None

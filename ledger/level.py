@@ -73,6 +73,7 @@ class Level:
     changed_pages: set[int] = field(default_factory=set)
     record_changed: bool = False
     notes: dict[str, int | None] = field(default_factory=dict)  # order id -> its page (None: forget)
+    legacy: bool = False  # read from a record of before levels were paged: no notes stored
 
     # --- records -------------------------------------------------------------
 
@@ -80,6 +81,15 @@ class Level:
     def from_record(cls, side: Side, price_minor: int, rec: dict | None, page_max: int = PAGE_MAX) -> "Level":
         if rec is None:
             return cls(side, price_minor, page_max=page_max)
+        if isinstance(rec, list):
+            # A level written before levels were paged: all its orders in one
+            # list. It is read into pages as if they had just rested, and so
+            # stored paged, with its notes, when the book next changes it.
+            level = cls(side, price_minor, page_max=page_max, legacy=True)
+            for r in rec:
+                level.append(Resting.from_record(r))
+            level.check()
+            return level
         ids = list(rec["ids"])
         if not ids:
             raise InvariantViolation(f"level {side.value} {price_minor}: stored with no page")

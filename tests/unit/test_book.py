@@ -711,3 +711,16 @@ def test_matching_agrees_with_a_naive_reference(steps, pick):
         assert (out.release_minor is None) == want_rested
         assert s.view() == ref.view()
         check_slice(s.full_slice())
+
+
+def test_a_level_stored_before_paging_still_matches_and_cancels():
+    s = store_with(*[(f"s{i}", "alice", SELL, BTC, 3_000_000) for i in range(5)])
+    # The level as it was stored before levels were paged: one list of orders.
+    s.levels[(SELL, 3_000_000)] = [r.to_record() for r in s.resting(SELL, 3_000_000)]
+    s.level_pages.clear()
+    s.notes.clear()
+    assert s.cancel(SELL, 3_000_000, "s3").order_id == "s3"  # found without a note
+    assert s.view()[SELL] == [(3_000_000, [("s0", BTC), ("s1", BTC), ("s2", BTC), ("s4", BTC)])]
+    assert isinstance(s.levels[(SELL, 3_000_000)], dict)  # stored paged since
+    assert filled(s.submit("b1", "bob", BUY, 3 * BTC, 3_000_000).fills) == [
+        ("s0", BTC, 3_000_000), ("s1", BTC, 3_000_000), ("s2", BTC, 3_000_000)]

@@ -185,3 +185,15 @@ def test_a_bad_record_or_page_is_refused():
     with pytest.raises(InvariantViolation, match="page 1 is empty"):
         Level.from_record(BUY, PRICE, {"ids": [0, 1], "next": 2, "total": 1, "front": stored.record["front"],
                                        "tail": []}, 1)
+
+
+def test_a_level_stored_before_paging_is_read_into_pages_and_stored_paged():
+    orders = [order(f"o{i}", i + 1) for i in range(7)]
+    level = Level.from_record(BUY, PRICE, [r.to_record() for r in orders], 3)
+    assert level.legacy and list(level.orders()) == orders and level.total_minor == 28
+    assert level.ids == [0, 1, 2] and level.unloaded() == []
+    stored = Stored(page_max=3)
+    stored.store(level)  # as the book does once it changes the level
+    whole = stored.whole()
+    assert not whole.legacy and list(whole.orders()) == orders
+    assert stored.notes == {"o3": 1, "o4": 1, "o5": 1, "o6": 2} and sorted(stored.pages) == [1]
