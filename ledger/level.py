@@ -70,8 +70,7 @@ class Level:
     pages: dict = field(default_factory=dict)  # page id -> list of Resting, the loaded pages only
     page_max: int = PAGE_MAX
     stored_middle: frozenset[int] = frozenset()  # the pages stored as entries of their own when loaded
-    changed_pages: set[int] = field(default_factory=set)
-    record_changed: bool = False
+    changed_pages: set[int] = field(default_factory=set)  # any change also moves the record's total
     notes: dict[str, int | None] = field(default_factory=dict)  # order id -> its page (None: forget)
     legacy: bool = False  # read from a record of before levels were paged: no notes stored
 
@@ -101,9 +100,13 @@ class Level:
         level.check()
         return level
 
+    @property
+    def record_changed(self) -> bool:
+        return bool(self.changed_pages)
+
     def record(self) -> dict | None:
-        """The level's own entry; None once it holds no order (clear it)."""
-        self.check()
+        """The level's own entry; None once it holds no order (clear it).
+        The book checks the level as it writes it (ledger/book.py: writes)."""
         if not self.ids:
             return None
         rec = {"ids": list(self.ids), "next": self.next_page, "total": self.total_minor,
@@ -122,7 +125,9 @@ class Level:
         if not records:
             raise InvariantViolation(f"level {self.side.value} {self.price_minor}: page {page_id} stored empty")
         self.pages[page_id] = [Resting.from_record(r) for r in records]
-        self.check()
+        # This page only: a sweep loads many, and the book checks the whole
+        # level once they are in (check_slice).
+        self._check_page(page_id, end=False)
 
     def page_writes(self) -> dict[int, list | None]:
         """The pages to store alone (their order records) or to clear (None)."""
@@ -221,22 +226,25 @@ class Level:
         if self.ids and (self.ids[0] not in self.pages or self.ids[-1] not in self.pages):
             raise InvariantViolation(f"{where}: front or tail page not held")
         for i, pid in enumerate(self.ids):
-            page = self.pages.get(pid)
-            if page is None:
-                continue
-            if len(page) > self.page_max:
-                raise InvariantViolation(f"{where}: page {pid} holds {len(page)} orders")
-            end = i in (0, len(self.ids) - 1)
-            if not page and not (end and len(self.ids) >= 3):
-                raise InvariantViolation(f"{where}: page {pid} is empty")
-            for r in page:
-                if r.side is not self.side or r.price_minor != self.price_minor or not 0 < r.remaining_minor <= r.quantity_minor:
-                    raise InvariantViolation(f"{where}: bad resting order {r}")
+            if pid in self.pages:
+                self._check_page(pid, end=i in (0, len(self.ids) - 1))
         held = sum(r.remaining_minor for r in self.orders())
         if self.unloaded() and not held < self.total_minor or not self.unloaded() and held != self.total_minor:
             raise InvariantViolation(f"{where}: total {self.total_minor}, loaded pages hold {held}")
         if (self.total_minor > 0) != bool(self.ids):
             raise InvariantViolation(f"{where}: total {self.total_minor} on pages {self.ids}")
+
+    def _check_page(self, pid: int, end: bool) -> None:
+        """At most page_max orders, all of this level; empty only for a front
+        or tail kept while the page next to it is not loaded."""
+        where, page = f"level {self.side.value} {self.price_minor}", self.pages[pid]
+        if len(page) > self.page_max:
+            raise InvariantViolation(f"{where}: page {pid} holds {len(page)} orders")
+        if not page and not (end and len(self.ids) >= 3):
+            raise InvariantViolation(f"{where}: page {pid} is empty")
+        for r in page:
+            if r.side is not self.side or r.price_minor != self.price_minor or not 0 < r.remaining_minor <= r.quantity_minor:
+                raise InvariantViolation(f"{where}: bad resting order {r}")
 
     # --- helpers -------------------------------------------------------------
 
@@ -259,7 +267,6 @@ class Level:
 
     def _changed(self, pid: int) -> None:
         self.changed_pages.add(pid)
-        self.record_changed = True  # the total moved, whichever page it was
 
     def _drop_empty(self) -> None:
         kept = [pid for pid in self.ids if pid not in self.pages or self.pages[pid]]
