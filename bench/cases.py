@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from bench import postgres as pg
 from bench.http import CallFailed, RawHttp
 from bench.load import Op, run_all
+from ledger.money import ASSETS, parse_amount
 from runtime.invocations import query
 
 SHALLOW_BOOK, DEEP_BOOK, TRADE_BOOK = "BTC-EUR", "BTC-USD", "ETH-USD"
 SEED_FUNDS = {"USD": "1000000.00", "EUR": "1000000.00"}
 SEED_CHUNK = 1_000  # history records or book orders written per set-up call
 LEVEL_PRICE = "50.00"  # the one price of the level cases, below every other bid
+LEVEL_PRICE_MINOR = parse_amount(LEVEL_PRICE, ASSETS["USD"])  # BTC-USD and BTC-EUR quote in cents alike
 SETUP_CONCURRENCY = 64
 
 
@@ -207,7 +209,7 @@ class Workloads:
             first = n * SEED_CHUNK
             return self.post(f"/OrderBook/{symbol}/bench_seed_book", _body({
                 "side": side, "orders": min(SEED_CHUNK, orders - first),
-                "first_price_minor": int(LEVEL_PRICE.replace(".", "")) if at_level else 100_000_000 + first * 100,
+                "first_price_minor": LEVEL_PRICE_MINOR if at_level else 100_000_000 + first * 100,
                 "step_minor": 0 if at_level else 100,
                 "quantity_minor": 1_000_000, "prefix": f"{self.nonce}seed{symbol}{side}{n}"}))
         await step(f"{symbol} book ({orders:,} {what})", chunk, -(-orders // SEED_CHUNK), 1)

@@ -39,6 +39,17 @@ MODES = {"quick": (2, 1.0, 4.0), "full": (3, 2.0, 10.0)}  # rounds, warm-up s, w
 HOT_WINDOWS = {"quick": (4, 2.0), "full": (8, 5.0)}  # back-to-back windows on one key, each s
 
 
+async def _rate(http: RawHttp, service: str, key, warmup_s: float, window_s: float) -> float:
+    """req/s of `service`'s handler from CLIENTS closed-loop clients over one
+    window; `key()` names the key of each call. Any error fails the run."""
+    async def op(c: int, n: int) -> None:
+        await http.post(f"/{service}/{key()}/call", b"{}")
+    window = (await measure({"ops": (op, CLIENTS)}, warmup_s, window_s))["ops"]
+    if window.errors:
+        raise RuntimeError(f"{service}: {window.errors} errors, first: {window.first_error}")
+    return window.rps
+
+
 async def _run(ingress_url: str, rounds: int, warmup_s: float, window_s: float) -> dict[str, list[float]]:
     url = urlsplit(ingress_url)
     http = RawHttp(url.hostname, url.port)
@@ -48,13 +59,8 @@ async def _run(ingress_url: str, rounds: int, warmup_s: float, window_s: float) 
     try:
         for r in range(rounds):
             for name in names if r % 2 == 0 else names[::-1]:
-                async def op(c: int, n: int, name: str = name) -> None:
-                    await http.post(f"/{name}/k{rng.randrange(KEYS)}/call", b"{}")
-                window = (await measure({"ops": (op, CLIENTS)}, warmup_s, window_s))["ops"]
-                if window.errors:
-                    raise RuntimeError(f"{name}: {window.errors} errors, first: {window.first_error}")
-                rates[name].append(window.rps)
-                print(f"  round {r + 1}/{rounds} {name:<22}{window.rps:9.1f}/s", flush=True)
+                rates[name].append(await _rate(http, name, lambda: f"k{rng.randrange(KEYS)}", warmup_s, window_s))
+                print(f"  round {r + 1}/{rounds} {name:<22}{rates[name][-1]:9.1f}/s", flush=True)
     finally:
         await http.aclose()
     return rates
@@ -66,12 +72,7 @@ async def _hot_key(ingress_url: str, windows: int, window_s: float) -> dict:
     http = RawHttp(url.hostname, url.port)
 
     async def window(key: str) -> float:
-        async def op(c: int, n: int) -> None:
-            await http.post(f"/FloorNoop/{key}/call", b"{}")
-        got = (await measure({"ops": (op, CLIENTS)}, 0.2, window_s))["ops"]
-        if got.errors:
-            raise RuntimeError(f"hot key {key}: {got.errors} errors, first: {got.first_error}")
-        return got.rps
+        return await _rate(http, "FloorNoop", lambda: key, 0.2, window_s)
 
     try:
         aged = []
