@@ -8,12 +8,19 @@ resting orders, with the pages between them stored alone
 (ledger/level.py). Both sides' heads and the trade counter share one
 entry, `head`, since every submit needs all three: with lazy state each
 entry read is a round trip and two records in restate's log, so one read
-serves where three did. A submit reads the head, the pages its limit
-reaches and the levels it trades against or rests on, and only then the
-level pages its quantity reaches past those (none unless it takes more
-than a level's oldest page holds), and nothing else. An order resting in
-a level page past the level's first has a note of its page, `at:{order}`,
-so a cancel reads that page and no other.
+serves where three did. A submit reads the head together with the two
+levels it can name before the head is read: the one it would rest on, and
+the opposite one at its limit, which an order crossing at its limit trades
+against first. Every submit on a symbol waits for the one before it, so a
+round trip saved here is saved for the whole symbol: the one extra read,
+of an opposite level usually empty, costs less (measured: placements and
+settled pairs 10% faster). Then, only if its limit reaches past the index
+heads, the index pages; only if it crosses at a better price than its
+limit, those levels; and the level pages its quantity reaches past those
+(none unless it takes more than a level's oldest page holds), and nothing
+else. An order resting in a level page past the level's first has a
+note of its page, `at:{order}`: a cancel reads the head, the note and the
+level together, and then that page only if the level stores it alone.
 
 The book keeps no record per order: an order's record is its Order object,
 whose journal makes its one submit call exactly once (and `submit` is
@@ -75,17 +82,20 @@ async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     req = parse_body(SubmitBody, body)
     sym = _symbol(key)
     side = Side(req.side)
-    book = await _load(ctx, sym)
-    # Deeper pages only when the limit reaches past the head: an order that
-    # sweeps more than a page of prices pays one more round trip.
+    # The level it would rest on, and the opposite one at its limit, which an
+    # order crossing at its limit trades against first.
+    book, _ = await _load_head(ctx, sym, [(side, req.price_minor), (side.opposite, req.price_minor)])
+    # Index pages past the head only when the limit reaches past it, or the
+    # order would rest in one: an order that sweeps a page of prices pays a
+    # round trip more.
     await _load_more(ctx, book, pages=[(side.opposite, p) for p in
-                                       book.index(side.opposite).pages_reaching(req.price_minor)])
-    wanted = [(side.opposite, p) for p in pure.crossing_prices(book, side, req.price_minor)]
-    wanted.append((side, req.price_minor))
-    await _load_more(ctx, book, levels=wanted,
-                     pages=[(side, p) for p in book.index(side).page_for(req.price_minor)])
+                                       book.index(side.opposite).pages_reaching(req.price_minor)]
+                     + [(side, p) for p in book.index(side).page_for(req.price_minor)])
+    await _load_more(ctx, book, levels=[(side.opposite, p) for p in pure.crossing_prices(book, side, req.price_minor)
+                                        if (side.opposite, p) not in book.levels])
     while more := pure.level_pages_to_load(book, side, req.price_minor, req.quantity_minor):
         await _load_more(ctx, book, level_pages=more)
+    pure.check_slice(book)
     incoming = Resting(req.order, req.account, side, req.price_minor, req.quantity_minor, req.quantity_minor)
     trades_before = book.trade_count
     outcome = pure.submit(book, incoming, req.may_rest, config.FEES)
@@ -106,14 +116,14 @@ async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     req = parse_body(VenueCancelBody, body)
     sym = _symbol(key)
     side = Side(req.side)
-    head, note = await all_of(ctx.get(HEAD), ctx.get(_note_key(req.order)))
-    book = Slice.from_head(sym, head)
+    book, (note,) = await _load_head(ctx, sym, [(side, req.price_minor)], _note_key(req.order))
     page = note or 0
-    # The noted page is read with the level, in case it is stored alone; if
-    # the level holds it in its own record, that read finds nothing.
-    await _load_more(ctx, book, levels=[(side, req.price_minor)],
-                     pages=[(side, p) for p in book.index(side).page_for(req.price_minor)],
-                     level_pages=[(side, req.price_minor, page)] if page else [], optional=True)
+    # The noted page is read only if the level stores it alone, not in its
+    # own record; the index page only if the price is past the index head.
+    stored_alone = page in book.levels[(side, req.price_minor)].middle()
+    await _load_more(ctx, book, pages=[(side, p) for p in book.index(side).page_for(req.price_minor)],
+                     level_pages=[(side, req.price_minor, page)] if stored_alone else [])
+    pure.check_slice(book)
     removed = pure.cancel(book, side, req.price_minor, req.order, page)
     if removed is None:
         return {"cancelled": False, "release_minor": None}
@@ -160,12 +170,21 @@ async def _load(ctx, sym) -> Slice:
     return Slice.from_head(sym, await ctx.get(HEAD))
 
 
+async def _load_head(ctx, sym, levels: list[tuple[Side, int]], *entries: str) -> tuple[Slice, list]:
+    """The head, with the levels and other entries named before it is read,
+    in one round trip. The levels are checked with the slice once the index
+    pages they are in are loaded too."""
+    head, *found = await all_of(ctx.get(HEAD), *(ctx.get(_level_key(s, p)) for s, p in levels),
+                                *(ctx.get(key) for key in entries))
+    book = Slice.from_head(sym, head)
+    for (side, price), level in zip(levels, found):
+        book.levels[(side, price)] = Level.from_record(side, price, level)
+    return book, found[len(levels):]
+
+
 async def _load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),
-                     pages: list[tuple[Side, int]] = (), level_pages: list[tuple[Side, int, int]] = (),
-                     optional: bool = False) -> None:
-    """Index pages, levels and level pages, read together in one round trip.
-    `optional`: a level page that turns out not to be stored alone (the
-    level's record holds it) is passed over rather than refused."""
+                     pages: list[tuple[Side, int]] = (), level_pages: list[tuple[Side, int, int]] = ()) -> None:
+    """Index pages, levels and level pages, read together in one round trip."""
     if not levels and not pages and not level_pages:
         return
     found = await all_of(*(ctx.get(_page_key(s, pid)) for s, pid in pages),
@@ -176,9 +195,7 @@ async def _load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),
     for (side, price), level in zip(levels, found[len(pages):]):
         book.levels[(side, price)] = Level.from_record(side, price, level)
     for (side, price, pid), records in zip(level_pages, found[len(pages) + len(levels):]):
-        level = book.levels[(side, price)]
-        if not optional or pid in level.middle():
-            level.load(pid, records)
+        book.levels[(side, price)].load(pid, records)
     pure.check_slice(book)
 
 

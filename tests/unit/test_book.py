@@ -72,13 +72,13 @@ class Store:
     def trades(self) -> int:
         return self.head["trades"] if self.head else 0
 
-    def load(self, levels=(), pages=(), level_pages=()) -> Slice:
+    def load(self, levels=(), pages=(), level_pages=(), check=True) -> Slice:
         book = Slice.from_head(self.symbol, self.head, self.page_max)
         book.level_page_max = self.level_page_max
-        self.load_more(book, levels, pages, level_pages)
+        self.load_more(book, levels, pages, level_pages, check)
         return book
 
-    def load_more(self, book: Slice, levels=(), pages=(), level_pages=()) -> None:
+    def load_more(self, book: Slice, levels=(), pages=(), level_pages=(), check=True) -> None:
         for side, pid in pages:
             book.index(side).load(pid, self.pages.get((side, pid)))
         for side, price in levels:
@@ -86,7 +86,8 @@ class Store:
                                                            self.level_page_max)
         for side, price, pid in level_pages:
             book.levels[(side, price)].load(pid, self.level_pages.get((side, price, pid)))
-        check_slice(book)
+        if check:
+            check_slice(book)
 
     def store(self, book: Slice) -> None:
         w = pure.writes(book, self.trades)
@@ -102,12 +103,16 @@ class Store:
             self.head = w.head
 
     def submit(self, order_id, account, side, qty, price, may_rest=True, fees=NO_FEES) -> Outcome:
-        """In the object's steps: heads, the pages the limit reaches, then the
-        crossing levels with the own level and the page it would go in."""
-        book = self.load()
-        self.load_more(book, pages=[(side.opposite, p) for p in book.index(side.opposite).pages_reaching(price)])
-        wanted = [(side.opposite, p) for p in crossing_prices(book, side, price)] + [(side, price)]
-        self.load_more(book, levels=wanted, pages=[(side, p) for p in book.index(side).page_for(price)])
+        """In the object's steps: the head with the level the order would
+        rest on and the opposite level at its limit (unchecked: their index
+        pages may not be loaded yet); the index pages the limit reaches and
+        the page the order would go in; the crossing levels not yet loaded;
+        the level pages its quantity reaches."""
+        book = self.load(levels=[(side, price), (side.opposite, price)], check=False)
+        self.load_more(book, pages=[(side.opposite, p) for p in book.index(side.opposite).pages_reaching(price)]
+                       + [(side, p) for p in book.index(side).page_for(price)])
+        self.load_more(book, levels=[(side.opposite, p) for p in crossing_prices(book, side, price)
+                                     if (side.opposite, p) not in book.levels])
         while more := pure.level_pages_to_load(book, side, price, qty):
             self.load_more(book, level_pages=more)
         outcome = pure.submit(book, Resting(order_id, account, side, price, qty, qty), may_rest, fees)
@@ -115,13 +120,14 @@ class Store:
         return outcome
 
     def cancel(self, side, price, order_id):
-        """As the object: the order's noted page (0 without a note) is read
-        with its level, and used only if the level stores it alone."""
-        book = self.load()
+        """As the object: the head, the order's noted page (0 without a
+        note) and its level; then the index page the price is in, and the
+        noted page if the level stores it alone."""
+        book = self.load(levels=[(side, price)], check=False)
         page = self.notes.get(order_id, 0)
-        self.load_more(book, levels=[(side, price)], pages=[(side, p) for p in book.index(side).page_for(price)])
-        if page in book.levels[(side, price)].middle():
-            self.load_more(book, level_pages=[(side, price, page)])
+        stored_alone = page in book.levels[(side, price)].middle()
+        self.load_more(book, pages=[(side, p) for p in book.index(side).page_for(price)],
+                       level_pages=[(side, price, page)] if stored_alone else [])
         removed = pure.cancel(book, side, price, order_id, page)
         if removed is not None:
             self.store(book)
