@@ -5,10 +5,12 @@ rest of the population only opened), `hot0` (the hot key), `fresh{i}` and
 `hist{i}` (deposits on fresh accounts vs accounts holding 10,000 history
 entries), `mk{c}`/`tk{c}` (each trading client's maker and taker).
 Order books: BTC-EUR holds `book_shallow` resting asks, BTC-USD `book_deep`,
-far above the measured bids (which never cross them), and bids at
-LEVEL_PRICE: `level_shallow` on BTC-EUR, `level_deep` on BTC-USD (the
-level cases rest their bids there too); ETH-USD is the trading floor of
-the crossing-trade case.
+far above the measured bids (which never cross them). The level cases'
+book, LEVEL_BOOK, holds bids only: `level_shallow` at SHALLOW_LEVEL_PRICE
+and `level_deep` at DEEP_LEVEL_PRICE (the level cases rest their bids
+there too), so the two cases share a key and an index head and differ in
+the level's depth alone. ETH-USD is the trading floor of the
+crossing-trade case.
 """
 
 from __future__ import annotations
@@ -22,16 +24,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench import postgres as pg
+from bench.noop_app import LEVEL_BOOK as LEVEL_SYMBOL
 from bench.http import CallFailed, RawHttp
 from bench.load import Op, run_all
-from ledger.money import ASSETS, parse_amount
+from ledger.money import parse_amount
 from runtime.invocations import query
 
 SHALLOW_BOOK, DEEP_BOOK, TRADE_BOOK = "BTC-EUR", "BTC-USD", "ETH-USD"
 SEED_FUNDS = {"USD": "1000000.00", "EUR": "1000000.00"}
 SEED_CHUNK = 1_000  # history records or book orders written per set-up call
-LEVEL_PRICE = "50.00"  # the one price of the level cases, below every other bid
-LEVEL_PRICE_MINOR = parse_amount(LEVEL_PRICE, ASSETS["USD"])  # BTC-USD and BTC-EUR quote in cents alike
+LEVEL_BOOK = LEVEL_SYMBOL.code
+SHALLOW_LEVEL_PRICE, DEEP_LEVEL_PRICE = "50.00", "40.00"
 SETUP_CONCURRENCY = 64
 
 
@@ -45,8 +48,8 @@ class Sizes:
     history_entries: int = 10_000
     book_shallow: int = 10
     book_deep: int = 10_000
-    level_shallow: int = 10  # orders already resting at LEVEL_PRICE
-    level_deep: int = 10_000
+    level_shallow: int = 10  # orders already resting at SHALLOW_LEVEL_PRICE
+    level_deep: int = 10_000  # at DEEP_LEVEL_PRICE
     hot_writers: int = 16  # the rest of the clients read the hot key,
     hot_reads_per_s: float = 50.0  # at this rate in all
     count_ops: int = 64  # operations per invocation count
@@ -122,12 +125,12 @@ class Workloads:
                               "0.01", f"{100 + self.rng.randrange(100)}.00", "ACCEPTED")
         return op
 
-    def place_at_level(self, symbol: str) -> Op:
-        """A buy that rests at LEVEL_PRICE, behind every order already there."""
+    def place_at_level(self, price: str) -> Op:
+        """A buy that rests on LEVEL_BOOK at `price`, behind every order already there."""
 
         async def op(c: int, n: int) -> None:
-            await self._place(f"a{self.rng.randrange(self.sizes.keys)}", symbol, "BUY", "0.01",
-                              LEVEL_PRICE, "ACCEPTED")
+            await self._place(f"a{self.rng.randrange(self.sizes.keys)}", LEVEL_BOOK, "BUY", "0.01",
+                              price, "ACCEPTED")
         return op
 
     def maker(self) -> Op:
@@ -196,21 +199,22 @@ class Workloads:
             s.history_accounts * chunks, min(s.history_accounts, 16))
         await self._seed_book(step, SHALLOW_BOOK, s.book_shallow)
         await self._seed_book(step, DEEP_BOOK, s.book_deep)
-        await self._seed_book(step, SHALLOW_BOOK, s.level_shallow, at_level=True)
-        await self._seed_book(step, DEEP_BOOK, s.level_deep, at_level=True)
+        await self._seed_book(step, LEVEL_BOOK, s.level_shallow, SHALLOW_LEVEL_PRICE)
+        await self._seed_book(step, LEVEL_BOOK, s.level_deep, DEEP_LEVEL_PRICE)
         return took
 
-    async def _seed_book(self, step, symbol: str, orders: int, at_level: bool = False) -> None:
+    async def _seed_book(self, step, symbol: str, orders: int, level_price: str | None = None) -> None:
         """Asks at distinct prices from 1,000,000.00 up (a step of 1.00), or
-        bids all at LEVEL_PRICE."""
-        side, what = ("BUY", f"bids at {LEVEL_PRICE}") if at_level else ("SELL", "asks")
+        bids all at `level_price`."""
+        side, what = ("BUY", f"bids at {level_price}") if level_price else ("SELL", "asks")
+        level_minor = parse_amount(level_price, LEVEL_SYMBOL.quote) if level_price else None
 
         def chunk(c: int, n: int):
             first = n * SEED_CHUNK
             return self.post(f"/OrderBook/{symbol}/bench_seed_book", _body({
                 "side": side, "orders": min(SEED_CHUNK, orders - first),
-                "first_price_minor": LEVEL_PRICE_MINOR if at_level else 100_000_000 + first * 100,
-                "step_minor": 0 if at_level else 100,
+                "first_price_minor": level_minor if level_price else 100_000_000 + first * 100,
+                "step_minor": 0 if level_price else 100,
                 "quantity_minor": 1_000_000, "prefix": f"{self.nonce}seed{symbol}{side}{n}"}))
         await step(f"{symbol} book ({orders:,} {what})", chunk, -(-orders // SEED_CHUNK), 1)
 

@@ -14,6 +14,10 @@ what only the benchmark needs, on the same endpoint.
   worse than the last, through the pure matcher, and stores them as
   `submit` does (set-up only; they have no Order object and no hold, and
   the measured orders never cross them).
+- The symbol `BTC-USD.LEVELS`, a book of its own for the level cases: a
+  level of 10 and one of 10,000 at two prices of one book, so the two
+  placements share one key and one index head and differ in the level
+  alone.
 """
 
 from __future__ import annotations
@@ -35,10 +39,15 @@ from ledger import account as acct
 from ledger import book as pure
 from ledger import history, money
 from ledger.book import Resting
-from ledger.symbols import Side, symbol
+from ledger.money import ASSETS
+from ledger.symbols import Side, Symbol, symbol
 from ledger.views import balance_view
 
 noop = restate.VirtualObject("Noop")
+
+LEVEL_BOOK = Symbol("BTC-USD.LEVELS", ASSETS["BTC"], ASSETS["USD"])
+# The actors look the extra symbols up at each call.
+config.EXTRA_SYMBOLS = (*config.EXTRA_SYMBOLS, LEVEL_BOOK)
 
 
 @noop.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())

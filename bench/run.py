@@ -18,7 +18,7 @@ import httpx
 
 from bench import memory, postgres, report, servers
 from bench import stack as bench_stack
-from bench.cases import FULL, QUICK, PostgresWorkloads, Sizes, Workloads
+from bench.cases import DEEP_LEVEL_PRICE, FULL, QUICK, SHALLOW_LEVEL_PRICE, PostgresWorkloads, Sizes, Workloads
 from bench.http import RawHttp
 from bench.load import Op, Window, measure
 from runtime.process import free_port
@@ -81,8 +81,8 @@ def _cases(w: Workloads, pgw: PostgresWorkloads | None, stack: bench_stack.Stack
     cases += [
         Case("place", "restate", one(w.place("BTC-EUR"))),
         Case("place_deep_book", "restate", one(w.place("BTC-USD"))),
-        Case("place_level", "restate", one(w.place_at_level("BTC-EUR"))),
-        Case("place_deep_level", "restate", one(w.place_at_level("BTC-USD"))),
+        Case("place_level", "restate", one(w.place_at_level(SHALLOW_LEVEL_PRICE))),
+        Case("place_deep_level", "restate", one(w.place_at_level(DEEP_LEVEL_PRICE))),
         Case("trade", "restate", one(w.trade())),
         Case("hot_shared_read", "restate", hot("balance"), "read"),
         Case("hot_exclusive_read", "restate", hot("bench_read"), "read"),
