@@ -138,6 +138,7 @@ async def book_view(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> 
     book = await _load(ctx, sym)
     while wanted := [(s, p) for s in (Side.BUY, Side.SELL) for p in book.index(s).pages_for_depth(depth)]:
         await _load_more(ctx, book, pages=wanted)
+    pure.check_slice(book)
     sides = {s: book.index(s).best_prices(depth) for s in (Side.BUY, Side.SELL)}
     keys = [(side, p) for side, prices in sides.items() for p in prices]
     levels = await all_of(*(ctx.get(_level_key(s, p)) for s, p in keys))
@@ -184,7 +185,9 @@ async def _load_head(ctx, sym, levels: list[tuple[Side, int]], *entries: str) ->
 
 async def _load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),
                      pages: list[tuple[Side, int]] = (), level_pages: list[tuple[Side, int, int]] = ()) -> None:
-    """Index pages, levels and level pages, read together in one round trip."""
+    """Index pages, levels and level pages, read together in one round trip.
+    Each part is checked as it loads; the caller checks the slice whole
+    once everything it needs is in (a sweep loads many times)."""
     if not levels and not pages and not level_pages:
         return
     found = await all_of(*(ctx.get(_page_key(s, pid)) for s, pid in pages),
@@ -196,7 +199,6 @@ async def _load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),
         book.levels[(side, price)] = Level.from_record(side, price, level)
     for (side, price, pid), records in zip(level_pages, found[len(pages) + len(levels):]):
         book.levels[(side, price)].load(pid, records)
-    pure.check_slice(book)
 
 
 def _store(ctx, book: Slice, trades_before: int) -> None:

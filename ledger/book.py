@@ -176,7 +176,6 @@ def submit(book: Slice, incoming: Resting, may_rest: bool, fees: Fees) -> Outcom
         if taker.remaining_minor and not cancel_reason:
             cancel_reason = "immediate-or-cancel: the rest of the order was cancelled"
         outcome = Outcome(tuple(fills), filled_minor, False, _release(book.symbol, taker), cancel_reason)
-    check_slice(book)
     return outcome
 
 
@@ -197,7 +196,6 @@ def cancel(book: Slice, side: Side, price_minor: int, order_id: str, page_id: in
     book.changed.add((side, price_minor))
     if level.is_empty():
         book.index(side).remove(price_minor)
-    check_slice(book)
     return removed
 
 
