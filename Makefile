@@ -44,7 +44,7 @@ bench: setup $(STAMP_BENCH)
 bench-quick: setup $(STAMP_BENCH)
 	$(VENV)/bin/python -m bench --quick $(ARGS)
 
-# What each round trip of a deposit costs on this engine (README "Performance").
+# What each round trip of a deposit, and a saga's calls, cost on this engine (README "Performance").
 bench-floors: setup
 	$(VENV)/bin/python -m bench.floors $(ARGS)
 

@@ -156,6 +156,32 @@ class Workloads:
             return (time.perf_counter() - began) * 1000
         return op
 
+    # --- floors: a ledger operation's journal without its code (bench/floor_app.py)
+
+    def floor_deposit(self) -> Op:
+        """A deposit's round trips: a lazy read, the clock, two writes."""
+        return self.noop("FloorLazyClockWrite")
+
+    def floor_saga(self, service: str = "FloorSagaTransfer") -> Op:
+        """A saga: a coordinator on a fresh key, as a transfer id, calling its
+        two steps on distinct keys, as a transfer's source and target."""
+        async def op(c: int, n: int) -> None:
+            steps = [f"k{k}" for k in self.rng.sample(range(self.sizes.keys), 2)]
+            await self.post(f"/{service}/{self.nonce}s{next(self.ids)}/call", _body(steps))
+        return op
+
+    def floor_pair(self) -> Op:
+        """A settled pair's journal, as `trade` runs it: each client's maker
+        order rests, then its taker's takes it, on one book key."""
+        async def op(c: int, n: int) -> float:
+            maker = f"{self.nonce}f{next(self.ids)}"
+            await self.post(f"/FloorOrder/{maker}/call", _body({"account": f"mk{c}", "book": "pairs"}))
+            began = time.perf_counter()  # the taker's call is timed, as in `trade`
+            await self.post(f"/FloorOrder/{self.nonce}f{next(self.ids)}/call", _body(
+                {"account": f"tk{c}", "book": "pairs", "maker": [maker, f"mk{c}"]}))
+            return (time.perf_counter() - began) * 1000
+        return op
+
     async def _place(self, account: str, symbol: str, side: str, qty: str, price: str,
                      expect: str) -> None:
         order_id = f"{self.nonce}o{next(self.ids)}"

@@ -24,7 +24,10 @@ def draw(r: dict, path: str) -> None:
     names = ["noop", "deposit", "transfer", "place", "trade"]
     _bars(ax, ["no-op", "deposit", "transfer", "placement", "trade"],
           [r["engine_noop_rps"] if n == "noop" else r[f"{n}_rps"] for n in names],
-          "throughput (req/s); line = engine ceiling", "req/s")
+          "throughput (req/s); grey: the same journal with no code; line = engine ceiling", "req/s")
+    floors = {n: f for n, f in r.get("floors", {}).items() if n in names}
+    ax.bar([names.index(n) for n in floors], [f["floor_rps"] for f in floors.values()],
+           width=0.3, color="gray", alpha=0.6)
     ax.axhline(r["engine_noop_rps"], color="gray", linestyle="--")
 
     ax = axes[0][1]

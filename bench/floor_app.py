@@ -1,5 +1,5 @@
-"""Handlers that do only what a deposit costs restate, piece by piece, to
-measure the floor a deposit can reach on this engine (bench/floors.py).
+"""Handlers that do only what a ledger operation costs restate, piece by
+piece, to measure the floor it can reach on this engine (bench/floors.py).
 
 Every object has one exclusive handler, `call`, on keys spread wide:
 
@@ -11,15 +11,35 @@ Every object has one exclusive handler, `call`, on keys spread wide:
   trip to the server), as the Account object must, since its history grows;
 - `FloorLazyClockWrite`: that plus a journaled clock read (`ctx.time()`),
   which the deposit's history record needs: the deposit's round trips.
+
+Then sagas, which call two steps in turn on the keys their body names:
+
+- `FloorSagaNoop`: calls `FloorNoop` twice, three invocations of nothing:
+  the most a transfer could do on this engine if its steps cost nothing;
+- `FloorSagaTransfer`: a transfer's journal and round trips without its
+  code. The coordinator reads its record (preloaded), writes it, reads the
+  clock, calls `FloorStep` twice and writes its record again; a step reads
+  two entries lazily, together, and writes three, as `Account.debit` and
+  `Account.credit` do.
+- `FloorOrder`: a settled pair's journal and round trips without its code,
+  as the bench's trade case runs it: a maker's order then a taker's, each
+  reading its record (preloaded), reading the clock, writing its record,
+  calling a `FloorStep` (the hold) and then `FloorBook` on one key for all
+  (the symbol's book: three lazy reads together, two or three writes). The
+  taker's order then calls `FloorSettle` on both accounts together (three
+  lazy reads, five writes), sends the maker's order its fill (`fill`: a
+  preloaded read, a write) and writes its record: 9 invocations a pair.
 """
 
 from __future__ import annotations
+
+import json
 
 import restate
 from restate.serde import BytesSerde
 
 
-def _object(name: str, preload: bool, clock: bool, write: bool) -> restate.VirtualObject:
+def _object(name: str, preload: bool, clock: bool, write: bool):
     obj = restate.VirtualObject(name, state_preload=preload)
 
     @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
@@ -32,20 +52,116 @@ def _object(name: str, preload: bool, clock: bool, write: bool) -> restate.Virtu
         ctx.set(f"h:{count}", {"at": at})
         return b"{}"
 
-    return obj
+    return obj, call
 
 
-# (object, what it does): in the order the table shows them.
+def _step():
+    obj = restate.VirtualObject("FloorStep", state_preload=False)
+
+    @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
+    async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
+        op_key = f"op:{body.decode()}"
+        account, _ = [await f for f in await restate.gather(ctx.get("account"), ctx.get(op_key))]
+        count = (account or 0) + 1
+        ctx.set("account", count)
+        ctx.set(f"h:{count}", {"at": 0})
+        ctx.set(op_key, 1)
+        return b"{}"
+
+    return obj, call
+
+
+def _saga(name: str, step, journaled: bool):
+    """`journaled` adds what a transfer's coordinator keeps: its record and the clock."""
+    obj = restate.VirtualObject(name)
+
+    @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
+    async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
+        source, target = json.loads(body)
+        if journaled:
+            await ctx.get("record")
+            ctx.set("record", 0)
+            await ctx.time()
+        await ctx.object_call(step, key=source, arg=ctx.key().encode())
+        await ctx.object_call(step, key=target, arg=ctx.key().encode())
+        if journaled:
+            ctx.set("record", 1)
+        return b"{}"
+
+    return obj, call
+
+
+def _reads_then_writes(name: str, reads: int, writes: int):
+    """Reads `reads` entries lazily, together, then writes `writes`; a body
+    of "taker" also clears one, as a submit that takes a resting order does."""
+    obj = restate.VirtualObject(name, state_preload=False)
+
+    @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
+    async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
+        await restate.gather(*(ctx.get(f"r{i}") for i in range(reads)))
+        if body == b"taker":
+            ctx.clear("r1")
+        for i in range(writes):
+            ctx.set(f"w{i}", 1)
+        return b"{}"
+
+    return obj, call
+
+
+def _order(step, book, settle):
+    obj = restate.VirtualObject("FloorOrder")
+
+    @obj.handler(name="fill", input_serde=BytesSerde(), output_serde=BytesSerde())
+    async def fill(ctx: restate.ObjectContext, body: bytes) -> bytes:
+        await ctx.get("order")
+        ctx.set("order", 2)
+        return b"{}"
+
+    @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
+    async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
+        """Body: {"account", "book"}, and "maker": [order, account] for a taker."""
+        req = json.loads(body)
+        await ctx.get("order")
+        await ctx.time()
+        ctx.set("order", 0)
+        await ctx.object_call(step, key=req["account"], arg=ctx.key().encode())
+        maker = req.get("maker")
+        await ctx.object_call(book, key=req["book"], arg=b"taker" if maker else b"maker")
+        if maker:
+            await restate.gather(ctx.object_call(settle, key=maker[1], arg=b"{}"),
+                                 ctx.object_call(settle, key=req["account"], arg=b"{}"))
+            ctx.object_send(fill, key=maker[0], arg=b"{}")
+        ctx.set("order", 1)
+        return b"{}"
+
+    return obj, call
+
+
+_NOOP, _NOOP_CALL = _object("FloorNoop", preload=True, clock=False, write=False)
+_STEP, _STEP_CALL = _step()
+_BOOK, _BOOK_CALL = _reads_then_writes("FloorBook", reads=3, writes=2)
+_SETTLE, _SETTLE_CALL = _reads_then_writes("FloorSettle", reads=3, writes=5)
+
+# object: (what it does, invocations per call), in the order the table shows them.
 FLOORS = {
-    "FloorNoop": "no-op (the ceiling)",
-    "FloorEagerWrite": "read 1 preloaded entry, write 2",
-    "FloorLazyWrite": "read 1 entry lazily, write 2",
-    "FloorLazyClockWrite": "read lazily, read the clock, write 2",
+    "FloorNoop": ("no-op (the ceiling)", 1),
+    "FloorEagerWrite": ("read 1 preloaded entry, write 2", 1),
+    "FloorLazyWrite": ("read 1 entry lazily, write 2", 1),
+    "FloorLazyClockWrite": ("read lazily, read the clock, write 2", 1),
+    "FloorSagaNoop": ("saga calling 2 no-ops", 3),
+    "FloorSagaTransfer": ("a transfer's journal, no ledger code", 3),
+    "FloorOrder": ("a settled pair's journal, no ledger code", 9),
 }
 SERVICES = [
-    _object("FloorNoop", preload=True, clock=False, write=False),
-    _object("FloorEagerWrite", preload=True, clock=False, write=True),
-    _object("FloorLazyWrite", preload=False, clock=False, write=True),
-    _object("FloorLazyClockWrite", preload=False, clock=True, write=True),
+    _NOOP,
+    _object("FloorEagerWrite", preload=True, clock=False, write=True)[0],
+    _object("FloorLazyWrite", preload=False, clock=False, write=True)[0],
+    _object("FloorLazyClockWrite", preload=False, clock=True, write=True)[0],
+    _STEP,
+    _saga("FloorSagaNoop", _NOOP_CALL, journaled=False)[0],
+    _saga("FloorSagaTransfer", _STEP_CALL, journaled=True)[0],
+    _BOOK,
+    _SETTLE,
+    _order(_STEP_CALL, _BOOK_CALL, _SETTLE_CALL)[0],
 ]
 app = restate.app(SERVICES)

@@ -14,6 +14,9 @@ what only the benchmark needs, on the same endpoint.
   worse than the last, through the pure matcher, and stores them as
   `submit` does (set-up only; they have no Order object and no hold, and
   the measured orders never cross them).
+- The floors of bench/floor_app.py: a deposit's, a transfer's and a settled
+  pair's journal and round trips without the ledger's code, to run next to
+  the ledger's own.
 - The symbol `BTC-USD.LEVELS`, a book of its own for the level cases: a
   level of 10 and one of 10,000 at two prices of one book, so the two
   placements share one key and one index head and differ in the level
@@ -28,6 +31,7 @@ import restate
 from restate.serde import BytesSerde
 
 from actors import config
+from bench import floor_app
 from actors.account import ACCOUNT, _load, _load_open, account
 from actors.book import _load as load_book
 from actors.book import _load_more, _store, order_book
@@ -133,5 +137,5 @@ async def bench_seed_book(ctx: restate.ObjectContext, key: str, body: bytes) -> 
     return {"symbol": key, "side": side.value, "head": len(index.head), "pages": len(index.directory)}
 
 
-SERVICES = [account, transfer, order, order_book, faulty_venue, noop]
+SERVICES = [account, transfer, order, order_book, faulty_venue, noop, *floor_app.SERVICES]
 app = restate.app(SERVICES)

@@ -77,6 +77,43 @@ def _ratio(a: float | None, b: float | None, digits: int = 3) -> float | None:
     return None if not a or not b else round(a / b, digits)
 
 
+def floor_figures(rps: dict[str, float], counts: dict[str, dict[str, float]]) -> dict:
+    """Each ledger operation against its floor: the same journal and round
+    trips with no ledger code (bench/floor_app.py), run next to it. The
+    floor is what the engine allows an operation of that shape; the ledger's
+    rate over it is what the ledger keeps of that. A settled pair's ledger
+    counts are its resting maker's plus its taker's."""
+    ceiling = rps["noop"]
+    ledger = {"deposit": counts["deposit"], "transfer": counts["transfer"],
+              "trade": {k: counts["trade"][k] + counts["resting_order"][k] for k in counts["trade"]}}
+    out = {}
+    for name, mine in ledger.items():
+        floor, floor_counts = rps.get(f"{name}_floor"), counts.get(f"{name}_floor")
+        if floor is None or floor_counts is None:
+            continue
+        out[name] = {
+            "floor_rps": floor,
+            "floor_ratio_to_ceiling": _ratio(floor, ceiling),
+            "floor_efficiency": _ratio(floor * floor_counts["invocations"], ceiling),
+            "ledger_to_floor": _ratio(rps[name], floor),
+            "invocations": {"ledger": round(mine["invocations"], 2), "floor": round(floor_counts["invocations"], 2)},
+            "journal_entries": {"ledger": round(mine["journal_entries"], 2),
+                                "floor": round(floor_counts["journal_entries"], 2)},
+        }
+    if "saga_floor" in rps and "saga_floor" in counts:
+        # A saga whose two steps do nothing: what any transfer-shaped saga
+        # could reach on this engine, however cheap its steps.
+        invocations = counts["saga_floor"]["invocations"]
+        out["saga_of_noops"] = {
+            "floor_rps": rps["saga_floor"],
+            "floor_ratio_to_ceiling": _ratio(rps["saga_floor"], ceiling),
+            "floor_efficiency": _ratio(rps["saga_floor"] * invocations, ceiling),
+            "invocations": {"floor": round(invocations, 2)},
+            "journal_entries": {"floor": round(counts["saga_floor"]["journal_entries"], 2)},
+        }
+    return out
+
+
 def summarize(session: dict, meta: dict) -> dict:
     cases = {c.name: _case_figures(session["raw"][c.name], c.main) for c in session["cases"]}
     rps = {name: f["rps"] for name, f in cases.items()}
@@ -114,6 +151,7 @@ def summarize(session: dict, meta: dict) -> dict:
         "hot_write_rps_with_shared_reads": cases["hot_shared_read"]["write_rps"],
         "hot_write_rps_with_exclusive_reads": cases["hot_exclusive_read"]["write_rps"],
     })
+    out["floors"] = floor_figures(rps, session["counts"])
     # Where the time goes: CPU per operation by process, and as a multiple
     # of the no-op's, so the ratios above can be read against their causes.
     noop_cpu = cases["noop"].get("cpu_ms_per_op")
@@ -209,6 +247,10 @@ def print_table(r: dict) -> None:
         "place_deep_book": f"placement, {meta['sizes']['book_deep']:,} resting",
         "place_level": f"placement at a level of {meta['sizes']['level_shallow']:,}",
         "place_deep_level": f"placement at a level of {meta['sizes']['level_deep']:,}",
+        "deposit_floor": "  floor: a deposit's journal, no code",
+        "transfer_floor": "  floor: a transfer's journal, no code",
+        "trade_floor": "  floor: a pair's journal, no code",
+        "saga_floor": "  floor: a saga of 2 no-op steps",
         "pg_deposit": "postgres deposit",
         "pg_transfer": "postgres transfer",
     }
@@ -238,6 +280,15 @@ def print_table(r: dict) -> None:
         f"{_fmt(r['book_depth_scaling_ratio'], 3)}; one price level {r['level_depth_scaling_orders'][0]:,} -> "
         f"{r['level_depth_scaling_orders'][1]:,} resting: {_fmt(r['level_depth_scaling_ratio'], 3)}",
     ]
+    lines += ["", "against the floor (the same journal and round trips with no ledger code, "
+              "run next to the ledger's case):",
+              f"  {'case':<14}{'ledger/s':>10}{'floor/s':>10}{'ledger/floor':>14}{'floor x ceiling':>17}"
+              f"{'floor efficiency':>18}{'journal ledger/floor':>22}"]
+    for name, f in r["floors"].items():
+        entries = f"{_fmt(f['journal_entries'].get('ledger'), 1)} / {_fmt(f['journal_entries']['floor'], 1)}"
+        lines.append(f"  {name.replace('_', ' '):<14}{_fmt(r.get(name + '_rps')):>10}{_fmt(f['floor_rps']):>10}"
+                     f"{_fmt(f.get('ledger_to_floor'), 3):>14}{_fmt(f['floor_ratio_to_ceiling'], 3):>17}"
+                     f"{_fmt(f['floor_efficiency'], 2):>18}{entries:>22}")
     lines += ["", "where the time goes, per operation: CPU ms (x no-op) of restate-server and "
               "the endpoint, journal entries, cores busy in the whole machine",
               f"  {'case':<14}{'restate-server':>18}{'endpoint':>18}{'journal':>9}{'cores':>7}"]

@@ -66,6 +66,7 @@ def _cases(w: Workloads, pgw: PostgresWorkloads | None, stack: bench_stack.Stack
               for name, (_, service) in stack.extra.items()]
     cases += [
         Case("deposit", "restate", one(w.deposit("a", s.keys))),
+        Case("deposit_floor", "restate", one(w.floor_deposit())),
         Case("deposit_small_population", "restate", one(w.deposit("a", s.accounts_small))),
     ]
     if s.accounts_big > s.keys:
@@ -74,6 +75,8 @@ def _cases(w: Workloads, pgw: PostgresWorkloads | None, stack: bench_stack.Stack
         Case("deposit_fresh", "restate", one(w.deposit("fresh", s.history_accounts))),
         Case("deposit_history", "restate", one(w.deposit("hist", s.history_accounts))),
         Case("transfer", "restate", one(w.transfer())),
+        Case("transfer_floor", "restate", one(w.floor_saga())),
+        Case("saga_floor", "restate", one(w.floor_saga("FloorSagaNoop"))),
     ]
     if pgw is not None:
         cases += [Case("pg_transfer", "postgres", one(pgw.transfer())),
@@ -84,6 +87,7 @@ def _cases(w: Workloads, pgw: PostgresWorkloads | None, stack: bench_stack.Stack
         Case("place_level", "restate", one(w.place_at_level(SHALLOW_LEVEL_PRICE))),
         Case("place_deep_level", "restate", one(w.place_at_level(DEEP_LEVEL_PRICE))),
         Case("trade", "restate", one(w.trade())),
+        Case("trade_floor", "restate", one(w.floor_pair())),
         Case("hot_shared_read", "restate", hot("balance"), "read"),
         Case("hot_exclusive_read", "restate", hot("bench_read"), "read"),
     ]
@@ -168,6 +172,10 @@ async def _session(opts: Options, stack: bench_stack.Stack, sizes: Sizes) -> dic
             "transfer": await w.count_per_op(stack.admin_url, w.transfer()),
             "resting_order": await w.count_per_op(stack.admin_url, w.maker()),
             "trade": await w.count_per_op(stack.admin_url, w.taker()),
+            "deposit_floor": await w.count_per_op(stack.admin_url, w.floor_deposit()),
+            "transfer_floor": await w.count_per_op(stack.admin_url, w.floor_saga()),
+            "trade_floor": await w.count_per_op(stack.admin_url, w.floor_pair()),
+            "saga_floor": await w.count_per_op(stack.admin_url, w.floor_saga("FloorSagaNoop")),
         }
         say("per operation, invocations (journal entries): " + ", ".join(
             f"{k} {v['invocations']:g} ({v['journal_entries']:g})" for k, v in counts.items()))

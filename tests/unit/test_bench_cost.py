@@ -40,3 +40,49 @@ def test_measure_reads_the_sample_as_the_window_opens_and_closes():
     assert (start, end) == ({"machine": 0.0}, {"machine": 1.0})  # read twice, in order
     assert windows["more"].sampled == windows["ops"].sampled
     assert windows["ops"].ops > 0 and len(done) > windows["ops"].ops
+
+
+def test_each_operation_against_its_floor():
+    from bench.report import floor_figures
+
+    rps = {"noop": 1000.0, "deposit": 500.0, "deposit_floor": 550.0, "transfer": 150.0,
+           "transfer_floor": 160.0, "trade": 30.0, "trade_floor": 40.0}
+    counts = {
+        "deposit": {"invocations": 1.0, "journal_entries": 8.0},
+        "deposit_floor": {"invocations": 1.0, "journal_entries": 8.0},
+        "transfer": {"invocations": 3.0, "journal_entries": 31.0},
+        "transfer_floor": {"invocations": 3.0, "journal_entries": 31.0},
+        "resting_order": {"invocations": 3.0, "journal_entries": 32.0},
+        "trade": {"invocations": 6.0, "journal_entries": 70.0},
+        "trade_floor": {"invocations": 9.0, "journal_entries": 103.0},
+    }
+    got = floor_figures(rps, counts)
+    assert got["deposit"]["ledger_to_floor"] == 0.909
+    assert got["transfer"]["floor_ratio_to_ceiling"] == 0.16
+    assert got["transfer"]["floor_efficiency"] == 0.48
+    # A pair is the resting maker and the taker, counted apart.
+    assert got["trade"]["invocations"] == {"ledger": 9.0, "floor": 9.0}
+    assert got["trade"]["journal_entries"] == {"ledger": 102.0, "floor": 103.0}
+    assert got["trade"]["ledger_to_floor"] == 0.75
+    assert "saga_of_noops" not in got  # not run
+
+
+def test_a_saga_of_no_ops_has_no_ledger_side():
+    from bench.report import floor_figures
+
+    counts = {op: {"invocations": 1.0, "journal_entries": 2.0}
+              for op in ("deposit", "transfer", "resting_order", "trade")}
+    counts["saga_floor"] = {"invocations": 3.0, "journal_entries": 12.0}
+    got = floor_figures({"noop": 1000.0, "deposit": 1.0, "transfer": 1.0, "trade": 1.0,
+                         "saga_floor": 250.0}, counts)
+    assert got["saga_of_noops"]["floor_ratio_to_ceiling"] == 0.25
+    assert got["saga_of_noops"]["floor_efficiency"] == 0.75
+    assert "ledger_to_floor" not in got["saga_of_noops"]
+
+
+def test_no_floor_figure_for_a_floor_not_run():
+    from bench.report import floor_figures
+
+    counts = {op: {"invocations": 1.0, "journal_entries": 2.0}
+              for op in ("deposit", "transfer", "resting_order", "trade")}
+    assert floor_figures({"noop": 1.0, "deposit": 1.0, "transfer": 1.0, "trade": 1.0}, counts) == {}
