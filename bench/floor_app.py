@@ -29,6 +29,10 @@ Then sagas, which call two steps in turn on the keys their body names:
   taker's order then calls `FloorSettle` on both accounts together (three
   lazy reads, five writes), sends the maker's order its fill (`fill`: a
   preloaded read, a write) and writes its record: 9 invocations a pair.
+
+Entries a ledger key keeps adding (history, operation records, trades) are
+new entries here too, so the floors' state grows as the ledger's does; the
+values are small.
 """
 
 from __future__ import annotations
@@ -91,18 +95,42 @@ def _saga(name: str, step, journaled: bool):
     return obj, call
 
 
-def _reads_then_writes(name: str, reads: int, writes: int):
-    """Reads `reads` entries lazily, together, then writes `writes`; a body
-    of "taker" also clears one, as a submit that takes a resting order does."""
-    obj = restate.VirtualObject(name, state_preload=False)
+def _book():
+    """A symbol's book: one key for every order. Reads its head and two
+    levels together; a maker's order writes the head and its level, a
+    taker's empties the level it took, writes the head and a trade record
+    of its own, as the book keeps one entry per trade."""
+    obj = restate.VirtualObject("FloorBook", state_preload=False)
 
     @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
     async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
-        await restate.gather(*(ctx.get(f"r{i}") for i in range(reads)))
-        if body == b"taker":
-            ctx.clear("r1")
-        for i in range(writes):
-            ctx.set(f"w{i}", 1)
+        req = json.loads(body)
+        await restate.gather(ctx.get("head"), ctx.get("level"), ctx.get("opposite"))
+        ctx.set("head", 1)
+        if req["taker"]:
+            ctx.clear("level")
+            ctx.set(f"trade:{req['order']}", 1)
+        else:
+            ctx.set("level", 1)
+        return b"{}"
+
+    return obj, call
+
+
+def _settle():
+    """One account's side of a trade: reads the account and the records of
+    its two operations together, then writes each operation's record and
+    history entry (new entries, as the account's grow) and the account."""
+    obj = restate.VirtualObject("FloorSettle", state_preload=False)
+
+    @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
+    async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
+        ops = [f"op:{body.decode()}:{i}" for i in range(2)]
+        await restate.gather(ctx.get("account"), *(ctx.get(op) for op in ops))
+        for i, op in enumerate(ops):
+            ctx.set(op, 1)
+            ctx.set(f"h:{body.decode()}:{i}", 1)
+        ctx.set("account", 1)
         return b"{}"
 
     return obj, call
@@ -126,10 +154,11 @@ def _order(step, book, settle):
         ctx.set("order", 0)
         await ctx.object_call(step, key=req["account"], arg=ctx.key().encode())
         maker = req.get("maker")
-        await ctx.object_call(book, key=req["book"], arg=b"taker" if maker else b"maker")
+        await ctx.object_call(book, key=req["book"],
+                              arg=json.dumps({"order": ctx.key(), "taker": bool(maker)}).encode())
         if maker:
-            await restate.gather(ctx.object_call(settle, key=maker[1], arg=b"{}"),
-                                 ctx.object_call(settle, key=req["account"], arg=b"{}"))
+            await restate.gather(ctx.object_call(settle, key=maker[1], arg=ctx.key().encode()),
+                                 ctx.object_call(settle, key=req["account"], arg=ctx.key().encode()))
             ctx.object_send(fill, key=maker[0], arg=b"{}")
         ctx.set("order", 1)
         return b"{}"
@@ -139,8 +168,8 @@ def _order(step, book, settle):
 
 _NOOP, _NOOP_CALL = _object("FloorNoop", preload=True, clock=False, write=False)
 _STEP, _STEP_CALL = _step()
-_BOOK, _BOOK_CALL = _reads_then_writes("FloorBook", reads=3, writes=2)
-_SETTLE, _SETTLE_CALL = _reads_then_writes("FloorSettle", reads=3, writes=5)
+_BOOK, _BOOK_CALL = _book()
+_SETTLE, _SETTLE_CALL = _settle()
 
 # object: (what it does, invocations per call), in the order the table shows them.
 FLOORS = {
