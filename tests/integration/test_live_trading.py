@@ -160,16 +160,19 @@ async def _check(ledger, names: list[str], placed: list[str], fees_before: dict)
         assert all(view.minor(a, "reserved") == 0 for a in FUNDS), view
 
 
-async def _retrying(call, refusals=(409,)):
+async def _retrying(call, refusals=(409,), timeout_s: float = 120.0):
     """A careful client: the same order id again after a transport error
-    (it places once); a refusal is an answer."""
+    (it places once); a refusal is an answer. Gives up, naming the last
+    error, if the ledger has not answered within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
     while True:
         try:
             return await call()
         except ApiError as err:
             assert err.status_code in refusals, err
             return err
-        except Exception:  # connection reset or timeout during a crash
+        except Exception as err:  # connection reset or timeout during a crash
+            assert time.monotonic() < deadline, f"no answer within {timeout_s:g} s; last: {err!r}"
             await asyncio.sleep(0.1)
 
 
