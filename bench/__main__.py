@@ -17,7 +17,7 @@ from runtime.endpoint import DEFAULT_SERVER
 
 HERE = Path(__file__).parent
 # (rounds, warm-up s, window s, call timeout s) per mode: quick stays under two minutes.
-MODES = {"quick": (2, 0.4, 1.5, 5.0), "full": (3, 3.0, 20.0, 30.0)}
+MODES = {"quick": (2, 0.4, 1.25, 5.0), "full": (3, 3.0, 20.0, 30.0)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"the ASGI server of the ledger's endpoint (default: serve's, {DEFAULT_SERVER})")
     parser.add_argument("--rounds", type=int, help="rounds of every case (quick 2, full 3)")
     parser.add_argument("--warmup-s", type=float, help="warm-up before each window (quick 0.4, full 3)")
-    parser.add_argument("--duration-s", type=float, help="each measured window (quick 1.5, full 20)")
+    parser.add_argument("--duration-s", type=float, help="each measured window (quick 1.25, full 20)")
     parser.add_argument("--no-postgres", action="store_true", help="skip the Postgres comparison")
     parser.add_argument("--no-compare", action="store_true",
                         help="skip the no-op on the other ASGI servers")
