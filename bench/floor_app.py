@@ -59,17 +59,21 @@ def _object(name: str, preload: bool, clock: bool, write: bool):
     return obj, call
 
 
-def _step():
-    obj = restate.VirtualObject("FloorStep", state_preload=False)
+def _account_step(name: str, ops: int):
+    """An account's part in a saga: reads the account and the records of its
+    `ops` operations lazily, together, then writes each operation's record
+    and history entry (new entries, as an account's grow) and the account.
+    The caller's key, as the body, makes the entries new."""
+    obj = restate.VirtualObject(name, state_preload=False)
 
     @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
     async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
-        op_key = f"op:{body.decode()}"
-        account, _ = [await f for f in await restate.gather(ctx.get("account"), ctx.get(op_key))]
-        count = (account or 0) + 1
-        ctx.set("account", count)
-        ctx.set(f"h:{count}", {"at": 0})
-        ctx.set(op_key, 1)
+        keys = [f"op:{body.decode()}:{i}" for i in range(ops)]
+        await restate.gather(ctx.get("account"), *(ctx.get(key) for key in keys))
+        for i, key in enumerate(keys):
+            ctx.set(key, 1)
+            ctx.set(f"h:{body.decode()}:{i}", 1)
+        ctx.set("account", 1)
         return b"{}"
 
     return obj, call
@@ -117,25 +121,6 @@ def _book():
     return obj, call
 
 
-def _settle():
-    """One account's side of a trade: reads the account and the records of
-    its two operations together, then writes each operation's record and
-    history entry (new entries, as the account's grow) and the account."""
-    obj = restate.VirtualObject("FloorSettle", state_preload=False)
-
-    @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
-    async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
-        ops = [f"op:{body.decode()}:{i}" for i in range(2)]
-        await restate.gather(ctx.get("account"), *(ctx.get(op) for op in ops))
-        for i, op in enumerate(ops):
-            ctx.set(op, 1)
-            ctx.set(f"h:{body.decode()}:{i}", 1)
-        ctx.set("account", 1)
-        return b"{}"
-
-    return obj, call
-
-
 def _order(step, book, settle):
     obj = restate.VirtualObject("FloorOrder")
 
@@ -167,9 +152,11 @@ def _order(step, book, settle):
 
 
 _NOOP, _NOOP_CALL = _object("FloorNoop", preload=True, clock=False, write=False)
-_STEP, _STEP_CALL = _step()
+# A transfer's debit or credit, and an order's reserve: one operation.
+_STEP, _STEP_CALL = _account_step("FloorStep", ops=1)
 _BOOK, _BOOK_CALL = _book()
-_SETTLE, _SETTLE_CALL = _settle()
+# One account's side of a trade: a capture and a receipt.
+_SETTLE, _SETTLE_CALL = _account_step("FloorSettle", ops=2)
 
 # object: (what it does, invocations per call), in the order the table shows them.
 FLOORS = {
