@@ -1,5 +1,7 @@
 """Every Account handler over HTTP, through the real ingress."""
 
+import time
+
 import pytest
 
 from tests.integration.helpers import refused
@@ -80,6 +82,18 @@ def test_history_is_newest_first_and_pages_with_a_cursor(client, new_id):
     assert [e.seq for e in third.entries] == [2, 1]
     assert third.entries[-1].kind == "open" and third.next is None
     assert all(e.at_ms > 0 for e in first.entries + second.entries + third.entries)
+
+
+def test_history_records_the_instant_of_the_call_in_ms(client, new_id):
+    account = new_id()
+    client.open(account)
+    before_ms = time.time_ns() // 1_000_000
+    client.deposit(account, "USD", "1")
+    after_ms = time.time_ns() // 1_000_000
+    newest = client.history(account, limit=1).entries[0]
+    assert newest.kind == "deposit"
+    # The server and this test share one clock (loopback); ms, not seconds.
+    assert before_ms <= newest.at_ms <= after_ms
 
 
 def test_history_refuses_bad_paging(client, funded):
