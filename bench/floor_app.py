@@ -6,11 +6,15 @@ Every object has one exclusive handler, `call`, on keys spread wide:
 - `FloorNoop`: nothing (the engine ceiling, as bench's `Noop`);
 - `FloorEagerWrite`: reads one entry preloaded with the invocation and
   writes two (what a deposit would cost if only the account entry were
-  preloaded; restate-server 1.7 can preload all of a key's state or none);
+  preloaded; restate-server 1.7 preloads none of a key's state, or its
+  entries in key order up to `eager-state-size-limit`, all by default);
 - `FloorLazyWrite`: the same with state loaded lazily (the read is a round
   trip to the server), as the Account object must, since its history grows;
-- `FloorLazyClockWrite`: that plus a journaled clock read (`ctx.time()`),
-  which the deposit's history record needs: the deposit's round trips.
+- `FloorLazyClockWrite`: that plus a journaled clock read, which the
+  deposit's history record needs: the deposit's round trips. It reads the
+  clock as the ledger does (`actors.shell.now_ms`, an async action);
+- `FloorLazySdkClockWrite`: the same with the SDK's `ctx.time()`, whose
+  plain-function action runs on a worker thread: what that hop costs.
 
 Then sagas, which call two steps in turn on the keys their body names:
 
@@ -42,8 +46,11 @@ import json
 import restate
 from restate.serde import BytesSerde
 
+from actors.shell import now_ms
 
-def _object(name: str, preload: bool, clock: bool, write: bool):
+
+def _object(name: str, preload: bool, clock: str | None, write: bool):
+    """`clock`: None, "ledger" (actors.shell.now_ms) or "sdk" (ctx.time())."""
     obj = restate.VirtualObject(name, state_preload=preload)
 
     @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
@@ -51,7 +58,7 @@ def _object(name: str, preload: bool, clock: bool, write: bool):
         if not write:
             return b"{}"
         count = (await ctx.get("account") or 0) + 1
-        at = await ctx.time() if clock else 0.0
+        at = 0 if clock is None else await (now_ms(ctx) if clock == "ledger" else ctx.time())
         ctx.set("account", count)
         ctx.set(f"h:{count}", {"at": at})
         return b"{}"
@@ -89,7 +96,7 @@ def _saga(name: str, step, journaled: bool):
         if journaled:
             await ctx.get("record")
             ctx.set("record", 0)
-            await ctx.time()
+            await now_ms(ctx)
         await ctx.object_call(step, key=source, arg=ctx.key().encode())
         await ctx.object_call(step, key=target, arg=ctx.key().encode())
         if journaled:
@@ -135,7 +142,7 @@ def _order(step, book, settle):
         """Body: {"account", "book"}, and "maker": [order, account] for a taker."""
         req = json.loads(body)
         await ctx.get("order")
-        await ctx.time()
+        await now_ms(ctx)
         ctx.set("order", 0)
         await ctx.object_call(step, key=req["account"], arg=ctx.key().encode())
         maker = req.get("maker")
@@ -151,7 +158,7 @@ def _order(step, book, settle):
     return obj, call
 
 
-_NOOP, _NOOP_CALL = _object("FloorNoop", preload=True, clock=False, write=False)
+_NOOP, _NOOP_CALL = _object("FloorNoop", preload=True, clock=None, write=False)
 # A transfer's debit or credit, and an order's reserve: one operation.
 _STEP, _STEP_CALL = _account_step("FloorStep", ops=1)
 _BOOK, _BOOK_CALL = _book()
@@ -163,6 +170,7 @@ FLOORS = {
     "FloorNoop": ("no-op (the ceiling)", 1),
     "FloorEagerWrite": ("read 1 preloaded entry, write 2", 1),
     "FloorLazyWrite": ("read 1 entry lazily, write 2", 1),
+    "FloorLazySdkClockWrite": ("read lazily, ctx.time(), write 2", 1),
     "FloorLazyClockWrite": ("read lazily, read the clock, write 2", 1),
     "FloorSagaNoop": ("saga calling 2 no-ops", 3),
     "FloorSagaTransfer": ("a transfer's journal, no ledger code", 3),
@@ -170,9 +178,10 @@ FLOORS = {
 }
 SERVICES = [
     _NOOP,
-    _object("FloorEagerWrite", preload=True, clock=False, write=True)[0],
-    _object("FloorLazyWrite", preload=False, clock=False, write=True)[0],
-    _object("FloorLazyClockWrite", preload=False, clock=True, write=True)[0],
+    _object("FloorEagerWrite", preload=True, clock=None, write=True)[0],
+    _object("FloorLazyWrite", preload=False, clock=None, write=True)[0],
+    _object("FloorLazySdkClockWrite", preload=False, clock="sdk", write=True)[0],
+    _object("FloorLazyClockWrite", preload=False, clock="ledger", write=True)[0],
     _STEP,
     _saga("FloorSagaNoop", _NOOP_CALL, journaled=False)[0],
     _saga("FloorSagaTransfer", _STEP_CALL, journaled=True)[0],
