@@ -220,6 +220,16 @@ def _fmt(x, digits: int = 1) -> str:
     return f"{x:,.{digits}f}"
 
 
+def targets_heading(meta: dict) -> str:
+    """A quick run's verdicts are a smoke check: a window of about a second
+    holds about a hundred placements on a symbol's one key, and one stall of
+    that key moves a ratio by a tenth or more, so only a full run judges them."""
+    if meta["mode"] == "full":
+        return "targets:"
+    return (f"targets (a {meta['mode']} run: {meta['rounds']} windows of {meta['duration_s']:g} s per case "
+            "are too short to judge them, a full run (`make bench`) does):")
+
+
 def print_table(r: dict) -> None:
     cases, ceiling = r["cases"], r["engine_noop_rps"]
     meta = r["config"]
@@ -321,7 +331,7 @@ def print_table(r: dict) -> None:
             f"{name} {_fmt(v)} ({_fmt(r['server_noop_ratio_to_stock_hypercorn'][name], 2)})"
             for name, v in r["server_noop_rps"].items()),
         "",
-        "targets:",
+        targets_heading(meta),
     ]
     for key, t in r["targets"].items():
         mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]

@@ -1,4 +1,5 @@
-"""The benchmark's cost figures: CPU per operation from a window's readings."""
+"""The benchmark's report: CPU per operation from a window's readings, and
+which runs judge the targets."""
 
 from bench.load import Window
 from bench.report import cpu_figures
@@ -86,3 +87,11 @@ def test_no_floor_figure_for_a_floor_not_run():
     counts = {op: {"invocations": 1.0, "journal_entries": 2.0}
               for op in ("deposit", "transfer", "resting_order", "trade")}
     assert floor_figures({"noop": 1.0, "deposit": 1.0, "transfer": 1.0, "trade": 1.0}, counts) == {}
+
+
+def test_only_a_full_run_judges_the_targets():
+    from bench.report import targets_heading
+
+    assert targets_heading({"mode": "full", "rounds": 3, "duration_s": 20.0}) == "targets:"
+    quick = targets_heading({"mode": "quick", "rounds": 2, "duration_s": 1.25})
+    assert "2 windows of 1.25 s" in quick and "make bench" in quick
