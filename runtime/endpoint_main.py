@@ -25,6 +25,7 @@ import restate
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from runtime.gc_heap import freeze_loaded_heap
 from runtime.signing import ENDPOINT_KEYS_ENV, parse_keys
 
 try:
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     keys = identity_keys_from_env()
     app = load_app(args.app, keys)
+    freeze_loaded_heap()
     announce_signing(keys)
     asyncio.run(_serve(app, build_config(args.host, args.port, args.graceful_timeout_s)))
 

@@ -19,6 +19,7 @@ import argparse
 import os
 
 from runtime.endpoint_main import DEFAULT_GRACEFUL_TIMEOUT_S, announce_signing, identity_keys_from_env, load_app
+from runtime.gc_heap import freeze_loaded_heap
 from runtime.process import die_with_parent
 
 APP_ENV = "LEDGER_GRANIAN_APP"
@@ -38,7 +39,9 @@ def make_app():
     die_with_parent()
     if os.getppid() == 1:  # the parent died before the line above
         os._exit(1)
-    return load_app(os.environ[APP_ENV], identity_keys_from_env())
+    app = load_app(os.environ[APP_ENV], identity_keys_from_env())
+    freeze_loaded_heap()
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
