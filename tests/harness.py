@@ -84,6 +84,18 @@ class Stack:
         The deployment is part of that data: no need to register again."""
         self.server.restart(timeout_s)
 
+    def crash(self, victim: str) -> None:
+        """SIGKILL the `victim` ("endpoint" or "server") and start it again,
+        as the fault tests do while operations are in flight."""
+        if victim == "endpoint":
+            self.kill_endpoint()
+            self.restart_endpoint()
+        elif victim == "server":
+            self.kill_server()
+            self.restart_server()
+        else:
+            raise ValueError(f"victim: endpoint or server, not {victim!r}")
+
     def close(self) -> None:
         """Stops both; safe to call more than once and after kills."""
         stop_all([self.server, self.endpoint], STOP_TIMEOUT_S)

@@ -55,12 +55,7 @@ async def _crash_during_transfers(stack, victim: str) -> None:
         tasks = [asyncio.create_task(send(*p)) for p in plan]
         await eventually_async(lambda: len(answered) >= 5, "some transfers answered before the crash")
         answered_before_crash = len(answered)
-        if victim == "endpoint":
-            stack.kill_endpoint()
-            stack.restart_endpoint()
-        else:
-            stack.kill_server()
-            stack.restart_server()
+        stack.crash(victim)
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=180)
         # The crash must have hit sagas in flight, or it proves nothing.
         assert answered_before_crash < len(plan), answered_before_crash

@@ -21,16 +21,8 @@ BATCH = (
 
 @pytest.mark.parametrize("victim", ["endpoint", "server"])
 def test_fills_settle_once_through_a_crash(stack, victim):
-    def crash():
-        if victim == "endpoint":
-            stack.kill_endpoint()
-            stack.restart_endpoint()
-        else:
-            stack.kill_server()
-            stack.restart_server()
-
     fills_before = STATS["fills"]
-    asyncio.run(_trade(stack.ingress_url, BATCH, crash=crash))
+    asyncio.run(_trade(stack.ingress_url, BATCH, crash=lambda: stack.crash(victim)))
     assert STATS["fills"] > fills_before, "the batch must make fills, or the crash proves nothing"
     assert STATS["in_flight_at_crash"] > 0
     print(f"{victim} crash: {STATS['in_flight_at_crash']} operations in flight so far, "
