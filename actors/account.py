@@ -14,12 +14,12 @@ from actors.shell import all_of, handler, now_ms
 from ledger import account as acct
 from ledger import history, money, settlement
 from ledger.account import Account, Change
-from ledger.models import (
+from api.requests import (
     MAX_INTERNAL_BODY_BYTES, AmountBody, EmptyBody, HistoryBody, MoveBody, OpenBody,
     RefundBody, ReleaseBody, ReserveBody, SettleStepsBody, parse_body,
 )
 from ledger.operations import Operation, already_applied
-from ledger.views import account_view, balance_view
+from api.views import account_view, balance_view
 
 account = restate.VirtualObject("Account", state_preload=False)
 

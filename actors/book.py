@@ -46,10 +46,10 @@ from ledger import history
 from ledger.book import Slice
 from ledger.level import Level, Resting
 from ledger.errors import InvalidInput, NotFound
-from ledger.models import BookBody, HistoryBody, SubmitBody, VenueCancelBody, parse_body
+from api.requests import BookBody, HistoryBody, SubmitBody, VenueCancelBody, parse_body
 from ledger.money import format_amount
 from ledger.symbols import Side, symbol
-from ledger.views import trade_view
+from api.views import trade_view
 
 order_book = restate.VirtualObject("OrderBook", state_preload=False)
 

@@ -22,7 +22,7 @@ from ledger import money, settlement
 from ledger import order as lifecycle
 from ledger.book import Fill
 from ledger.errors import NotFound, Refused
-from ledger.models import (
+from api.requests import (
     MAX_SETTLE_STEPS, EmptyBody, MakerFillBody, PlaceBody, ReleaseBody, ReserveBody,
     SettleStepsBody, parse_body,
 )

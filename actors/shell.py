@@ -12,7 +12,7 @@ from restate.serde import BytesSerde, JsonSerde
 
 from ledger.errors import LedgerError
 from ledger.keys import check_key
-from ledger.models import _Body
+from api.requests import _Body
 
 
 def handler(

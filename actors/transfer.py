@@ -18,7 +18,7 @@ from actors.shell import call, handler, now_ms
 from ledger import money
 from ledger import transfer as tr
 from ledger.errors import NotFound, Refused
-from ledger.models import EmptyBody, MoveBody, RefundBody, TransferBody, parse_body
+from api.requests import EmptyBody, MoveBody, RefundBody, TransferBody, parse_body
 from ledger.operations import op_id
 from ledger.transfer import Status, Transfer
 

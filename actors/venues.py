@@ -21,7 +21,7 @@ import restate
 from actors import book
 from actors.shell import call, handler
 from ledger.errors import Refused
-from ledger.models import SubmitBody, VenueCancelBody, parse_body
+from api.requests import SubmitBody, VenueCancelBody, parse_body
 from ledger.order import Order
 from ledger.symbols import FAULTY, Side, hold_minor
 

@@ -45,7 +45,7 @@ from ledger import history, money
 from ledger.book import Resting
 from ledger.money import ASSETS
 from ledger.symbols import Side, Symbol, symbol
-from ledger.views import balance_view
+from api.views import balance_view
 
 noop = restate.VirtualObject("Noop")
 

@@ -35,7 +35,7 @@ from campaign.introspect import invocations_in_flight
 from campaign.workload import (
     EXPECTED_REFUSALS, SYMBOL, Op, Workload, ingress_not_ready, parse_refusal_status,
 )
-from ledger.client import ApiError, AsyncLedgerClient
+from api.client import ApiError, AsyncLedgerClient
 from runtime import invocations
 
 QUIESCENCE_TIMEOUT_S = 180.0

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from campaign import expect
-from ledger.client import ApiError, AsyncLedgerClient
+from api.client import ApiError, AsyncLedgerClient
 
 ATTEMPT_TIMEOUT_S = 10.0
 BACKOFF_FIRST_S = 0.05

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 import httpx
 
-from ledger.client import DEFAULT_URL, ApiError, LedgerClient
-from ledger.responses import (
+from api.client import DEFAULT_URL, ApiError, LedgerClient
+from api.responses import (
     AccountView, BalanceView, BookView, HistoryPage, OrderView, TradesPage, TransferView,
 )
 

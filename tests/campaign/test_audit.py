@@ -13,8 +13,8 @@ from campaign import expect
 from campaign.audit import Findings, _Checker
 from campaign.faults import Schedule, parse_kinds, topology_for
 from campaign.workload import Op, Workload
-from ledger.client import ApiError
-from ledger.responses import AssetBalance, BalanceView, BookView, HistoryEntry, OrderView, TransferView
+from api.client import ApiError
+from api.responses import AssetBalance, BalanceView, BookView, HistoryEntry, OrderView, TransferView
 
 A, B = "ca-a0", "ca-a1"
 

@@ -16,7 +16,7 @@ from campaign.audit import Findings, audit, check_quiescence, resolve_unanswered
 from campaign.runner import CampaignConfig, run_campaign
 from campaign.stacks import SingleNodeStack
 from campaign.workload import Workload
-from ledger.client import AsyncLedgerClient
+from api.client import AsyncLedgerClient
 
 pytestmark = pytest.mark.live
 

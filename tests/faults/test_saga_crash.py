@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from ledger.client import ApiError, AsyncLedgerClient
+from api.client import ApiError, AsyncLedgerClient
 from ledger.invariants import check_conservation, totals_by_asset
 from tests.integration.helpers import eventually_async
 

@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from ledger.client import LedgerClient
+from api.client import LedgerClient
 
 
 @pytest.fixture

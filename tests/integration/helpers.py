@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from ledger.client import ApiError
+from api.client import ApiError
 
 
 def refused(status: int, call, *args, **kwargs) -> str:

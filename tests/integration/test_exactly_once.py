@@ -4,7 +4,7 @@ import concurrent.futures
 
 import pytest
 
-from ledger.client import LedgerClient
+from api.client import LedgerClient
 
 pytestmark = pytest.mark.live
 

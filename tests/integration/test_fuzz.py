@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ledger.errors import LedgerError
 from ledger.keys import KEY_PATTERN
-from ledger.models import (
+from api.requests import (
     AmountBody, BookBody, EmptyBody, HistoryBody, OpenBody, PlaceBody, TransferBody, parse_body,
 )
 from tests.integration.helpers import answers_within, snapshot
@@ -50,7 +50,7 @@ FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthChe
 @pytest.fixture(scope="module")
 def target(stack):
     """A funded account with a resting order, the keys the fuzz aims at."""
-    from ledger.client import LedgerClient
+    from api.client import LedgerClient
 
     with LedgerClient(stack.ingress_url) as c:
         c.open("fuzz-target")

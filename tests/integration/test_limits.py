@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from ledger.account import MAX_LIVE_HOLDS
-from ledger.client import ApiError, AsyncLedgerClient
+from api.client import ApiError, AsyncLedgerClient
 
 pytestmark = pytest.mark.live
 

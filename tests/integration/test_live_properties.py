@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.client import ApiError, AsyncLedgerClient
+from api.client import ApiError, AsyncLedgerClient
 from ledger.invariants import check_balance, check_conservation, totals_by_asset
 from ledger.money import ASSETS, format_amount
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.client import ApiError, AsyncLedgerClient
+from api.client import ApiError, AsyncLedgerClient
 from tests.integration.helpers import eventually_async
 from tests.integration.trading import (
     LIVE, MAKER_BPS, SCALES, SYMBOL_ASSETS, TAKER_BPS, minor, remaining_hold, status_agrees_with_fills,

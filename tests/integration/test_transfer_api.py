@@ -80,7 +80,7 @@ def test_same_transfer_id_moves_money_once_and_answers_the_first_outcome(client,
 
 
 def test_same_transfer_id_sent_concurrently_applies_once(stack, pair, new_id):
-    from ledger.client import LedgerClient
+    from api.client import LedgerClient
 
     source, target = pair
     tid = new_id("t")

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ledger.errors import InvalidInput
-from ledger.models import (
+from api.requests import (
     MAX_BODY_BYTES,
     MAX_SETTLE_STEPS,
     AmountBody,
@@ -251,7 +251,7 @@ def test_every_problem_is_named_up_to_a_few():
 
 def test_a_huge_unknown_field_name_is_not_echoed_whole():
     from ledger.errors import InvalidInput
-    from ledger.models import OpenBody, parse_body
+    from api.requests import OpenBody, parse_body
 
     name = "k" * 5000
     try:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from ledger.responses import (
+from api.responses import (
     AccountView, BalanceView, BookView, HistoryPage, OrderView, TradesPage, TransferView,
 )
 
