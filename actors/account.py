@@ -11,17 +11,20 @@ from __future__ import annotations
 import restate
 
 from actors.shell import all_of, handler, now_ms
+from api.requests import (
+    MAX_INTERNAL_BODY_BYTES, AmountBody, EmptyBody, HistoryBody, MoveBody, OpenBody,
+    RefundBody, ReleaseBody, ReserveBody, SettleStepsBody,
+)
+from api.responses import AccountView, BalanceView, HistoryPage, OpAnswer, SettleAnswer
+from api.views import account_view, balance_view, history_page
 from ledger import account as acct
 from ledger import history, money, settlement
 from ledger.account import Account, Change
-from api.requests import (
-    MAX_INTERNAL_BODY_BYTES, AmountBody, EmptyBody, HistoryBody, MoveBody, OpenBody,
-    RefundBody, ReleaseBody, ReserveBody, SettleStepsBody, parse_body,
-)
 from ledger.operations import Operation, already_applied
-from api.views import account_view, balance_view
 
-account = restate.VirtualObject("Account", state_preload=False)
+account = restate.VirtualObject(
+    "Account", state_preload=False,
+    description="An account: balances per asset, available and reserved; one writer at a time.")
 
 ACCOUNT = "account"
 
@@ -77,16 +80,16 @@ async def _open_and_recorded(ctx, key: str, op_id: str) -> tuple[Account, Operat
     return acct.require_open(_account(key, account_record), key), _operation(op_record)
 
 
-def _op_answer(op: Operation, applied: bool) -> dict:
-    return {"op": op.op_id, "applied": applied}
+def _op_answer(op: Operation, applied: bool) -> OpAnswer:
+    return OpAnswer(op=op.op_id, applied=applied)
 
 
 # --- public --------------------------------------------------------------------
 
 
 @handler(account, key_name="account", name="open")
-async def open_account(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    req = parse_body(OpenBody, body)
+async def open_account(ctx: restate.ObjectContext, key: str, req: OpenBody) -> AccountView:
+    """Open the account; opening it again changes nothing (409 if another owner is named)."""
     existing = await _load(ctx, key)
     change = acct.open_account(existing, key, req.owner)
     if change is None:
@@ -96,72 +99,66 @@ async def open_account(ctx: restate.ObjectContext, key: str, body: bytes) -> dic
 
 
 @handler(account, key_name="account")
-async def deposit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    asset, amount_minor = _amount(parse_body(AmountBody, body))
+async def deposit(ctx: restate.ObjectContext, key: str, req: AmountBody) -> BalanceView:
+    """Pay an amount into the account."""
+    asset, amount_minor = _amount(req)
     change = acct.deposit(await _load_open(ctx, key), asset, amount_minor)
     await _store(ctx, change)
     return balance_view(change.account)
 
 
 @handler(account, key_name="account")
-async def withdraw(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    asset, amount_minor = _amount(parse_body(AmountBody, body))
+async def withdraw(ctx: restate.ObjectContext, key: str, req: AmountBody) -> BalanceView:
+    """Take an amount out of the account's available balance (409 if it is short)."""
+    asset, amount_minor = _amount(req)
     change = acct.withdraw(await _load_open(ctx, key), asset, amount_minor)
     await _store(ctx, change)
     return balance_view(change.account)
 
 
 @handler(account, key_name="account")
-async def freeze(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    parse_body(EmptyBody, body)
+async def freeze(ctx: restate.ObjectContext, key: str, req: EmptyBody) -> AccountView:
+    """Freeze the account: it refuses deposits, withdrawals and transfers, and answers queries."""
     return await _lifecycle(ctx, key, acct.freeze)
 
 
 @handler(account, key_name="account")
-async def unfreeze(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    parse_body(EmptyBody, body)
+async def unfreeze(ctx: restate.ObjectContext, key: str, req: EmptyBody) -> AccountView:
+    """Unfreeze the account."""
     return await _lifecycle(ctx, key, acct.unfreeze)
 
 
 @handler(account, kind="shared", key_name="account")
-async def balance(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
-    parse_body(EmptyBody, body)
+async def balance(ctx: restate.ObjectSharedContext, key: str, req: EmptyBody) -> BalanceView:
+    """The account's balances; never waits behind a writer."""
     return balance_view(await _load_open(ctx, key))
 
 
 @handler(account, kind="shared", key_name="account", name="history")
-async def history_page(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
-    req = parse_body(HistoryBody, body)
+async def history_records(ctx: restate.ObjectSharedContext, key: str, req: HistoryBody) -> HistoryPage:
+    """The account's records, newest first, a page at a time."""
     seqs, next_cursor = history.page((await _load_open(ctx, key)).history_count, req.limit, req.before)
     records = await all_of(*(ctx.get(history.state_key(s)) for s in seqs))
-    return {
-        "account": key,
-        "entries": [history.view(r) for r in records],
-        "next": next_cursor,
-    }
-
+    return history_page(key, records, next_cursor)
 
 
 # --- internal: the sagas' steps, idempotent by operation id -------------------
 
 
 @handler(account, internal=True, key_name="account")
-async def debit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    req = parse_body(MoveBody, body)
+async def debit(ctx: restate.ObjectContext, key: str, req: MoveBody) -> OpAnswer:
     return await _move(ctx, key, req, acct.debit)
 
 
 @handler(account, internal=True, key_name="account")
-async def credit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    req = parse_body(MoveBody, body)
+async def credit(ctx: restate.ObjectContext, key: str, req: MoveBody) -> OpAnswer:
     return await _move(ctx, key, req, acct.credit)
 
 
 @handler(account, internal=True, key_name="account")
-async def refund(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+async def refund(ctx: restate.ObjectContext, key: str, req: RefundBody) -> OpAnswer:
     """Give back what the debit `compensates` took, once; nothing if that
     debit never applied (it was refused, or never ran)."""
-    req = parse_body(RefundBody, body)
     account_now, done = await _open_and_recorded(ctx, key, req.op)
     if done is not None:
         return _op_answer(done, applied=False)
@@ -178,8 +175,7 @@ async def refund(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
 
 
 @handler(account, internal=True, key_name="account")
-async def reserve(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    req = parse_body(ReserveBody, body)
+async def reserve(ctx: restate.ObjectContext, key: str, req: ReserveBody) -> OpAnswer:
     asset = money.asset(req.asset)
     op = Operation(req.op, "reserve", asset.code, req.amount_minor, ref=req.hold)
     account_now, recorded = await _open_and_recorded(ctx, key, req.op)
@@ -190,11 +186,10 @@ async def reserve(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
 
 
 @handler(account, internal=True, key_name="account")
-async def release(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+async def release(ctx: restate.ObjectContext, key: str, req: ReleaseBody) -> OpAnswer:
     """Give back a hold's rest (or `amount_minor` of it), once; a release
     that `compensates` a reserve that never applied records that and gives
     back nothing."""
-    req = parse_body(ReleaseBody, body)
     account_now, recorded = await _open_and_recorded(ctx, key, req.op)
     if recorded is not None:
         asked = Operation(req.op, "release", recorded.asset, req.amount_minor or recorded.amount_minor, req.hold)
@@ -211,13 +206,12 @@ async def release(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     return _op_answer(op, applied=True)
 
 
-@handler(account, internal=True, key_name="account")
-async def settle(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+@handler(account, internal=True, key_name="account", max_body_bytes=MAX_INTERNAL_BODY_BYTES)
+async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> SettleAnswer:
     """A settlement's steps on this account, in order, in one invocation:
     captures from holds, receipts, releases (ledger/settlement.py). Each is
     idempotent by its own operation id; all are decided before anything is
     written, so a refused step leaves the account as it was."""
-    req = parse_body(SettleStepsBody, body, MAX_INTERNAL_BODY_BYTES)
     found = await all_of(ctx.get(ACCOUNT), *(ctx.get(_op_key(s.op)) for s in req.steps))
     existing, done = _account(key, found[0]), []
     if existing is None and req.open_owner is not None:
@@ -234,7 +228,7 @@ async def settle(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
             current = made[0].account
     if done:
         _store_all(ctx, done, req.at_ms)
-    return {"account": key, "applied": [op.op_id for _, op in done if op is not None]}
+    return SettleAnswer(account=key, applied=[op.op_id for _, op in done if op is not None])
 
 
 # --- helpers -------------------------------------------------------------------
@@ -245,7 +239,7 @@ def _amount(req: AmountBody) -> tuple[money.Asset, int]:
     return asset, money.parse_amount(req.amount, asset)
 
 
-async def _lifecycle(ctx, key: str, transition) -> dict:
+async def _lifecycle(ctx, key: str, transition) -> AccountView:
     account_now = await _load_open(ctx, key)
     change = transition(account_now)
     if change is None:
@@ -254,7 +248,7 @@ async def _lifecycle(ctx, key: str, transition) -> dict:
     return account_view(change.account)
 
 
-async def _move(ctx, key: str, req: MoveBody, transition) -> dict:
+async def _move(ctx, key: str, req: MoveBody, transition) -> OpAnswer:
     asset = money.asset(req.asset)
     kind = transition.__name__
     op = Operation(req.op, kind, asset.code, req.amount_minor, ref=req.ref)

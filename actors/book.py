@@ -41,17 +41,19 @@ import restate
 
 from actors import config
 from actors.shell import all_of, handler
+from api.requests import BookBody, HistoryBody, SubmitBody, VenueCancelBody
+from api.responses import BookView, TradesPage, VenueCancelled, VenueOutcome
+from api.views import book_view, trades_page, venue_outcome
 from ledger import book as pure
 from ledger import history
 from ledger.book import Slice
-from ledger.level import Level, Resting
 from ledger.errors import InvalidInput, NotFound
-from api.requests import BookBody, HistoryBody, SubmitBody, VenueCancelBody, parse_body
-from ledger.money import format_amount
+from ledger.level import Level, Resting
 from ledger.symbols import Side, symbol
-from api.views import trade_view
 
-order_book = restate.VirtualObject("OrderBook", state_preload=False)
+order_book = restate.VirtualObject(
+    "OrderBook", state_preload=False,
+    description="A symbol's limit order book (key: the symbol, such as BTC-USD) and its trades.")
 
 HEAD = "head"  # {"bids": index head, "asks": index head, "trades": count}
 DEFAULT_DEPTH = 20
@@ -78,8 +80,7 @@ def _trade_key(seq: int) -> str:
 
 
 @handler(order_book, internal=True, key_name="symbol")
-async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    req = parse_body(SubmitBody, body)
+async def submit(ctx: restate.ObjectContext, key: str, req: SubmitBody) -> VenueOutcome:
     sym = _symbol(key)
     side = Side(req.side)
     # The level it would rest on, and the opposite one at its limit, which an
@@ -99,21 +100,13 @@ async def submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     incoming = Resting(req.order, req.account, side, req.price_minor, req.quantity_minor, req.quantity_minor)
     trades_before = book.trade_count
     outcome = pure.submit(book, incoming, req.may_rest, config.FEES)
-    answer = {
-        "fills": [f.to_record() for f in outcome.fills],
-        "filled_minor": outcome.filled_minor,
-        "rested": outcome.rested,
-        "release_minor": outcome.release_minor,
-        "cancel_reason": outcome.cancel_reason,
-    }
     _store(ctx, book, trades_before)
-    return answer
+    return venue_outcome(outcome)
 
 
 @handler(order_book, internal=True, key_name="symbol")
-async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+async def cancel(ctx: restate.ObjectContext, key: str, req: VenueCancelBody) -> VenueCancelled:
     """Take an order off the book; says what its hold gives back."""
-    req = parse_body(VenueCancelBody, body)
     sym = _symbol(key)
     side = Side(req.side)
     book, (note,) = await _load_head(ctx, sym, [(side, req.price_minor)], _note_key(req.order))
@@ -126,14 +119,15 @@ async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
     pure.check_slice(book)
     removed = pure.cancel(book, side, req.price_minor, req.order, page)
     if removed is None:
-        return {"cancelled": False, "release_minor": None}
+        return VenueCancelled(cancelled=False, release_minor=None)
     _store(ctx, book, book.trade_count)
-    return {"cancelled": True, "release_minor": pure.release_minor(sym, removed)}
+    return VenueCancelled(cancelled=True, release_minor=pure.release_minor(sym, removed))
 
 
 @handler(order_book, kind="shared", key_name="symbol", name="book")
-async def book_view(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
-    depth = parse_body(BookBody, body).depth or DEFAULT_DEPTH
+async def levels(ctx: restate.ObjectSharedContext, key: str, req: BookBody) -> BookView:
+    """The best price levels per side, quantities summed per price."""
+    depth = req.depth or DEFAULT_DEPTH
     sym = _symbol(key)
     book = await _load(ctx, sym)
     while wanted := [(s, p) for s in (Side.BUY, Side.SELL) for p in book.index(s).pages_for_depth(depth)]:
@@ -141,29 +135,21 @@ async def book_view(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> 
     pure.check_slice(book)
     sides = {s: book.index(s).best_prices(depth) for s in (Side.BUY, Side.SELL)}
     keys = [(side, p) for side, prices in sides.items() for p in prices]
-    levels = await all_of(*(ctx.get(_level_key(s, p)) for s, p in keys))
-    totals = {}
-    for (side, price), level in zip(keys, levels):
-        totals[(side, price)] = Level.from_record(side, price, level).total_minor
-    view = {
-        name: [{"price": format_amount(p, sym.quote), "quantity": format_amount(totals[(side, p)], sym.base)}
-               for p in sides[side]]
-        for name, side in (("bids", Side.BUY), ("asks", Side.SELL))
-    }
-    return {"symbol": sym.code, **view}
+    found = await all_of(*(ctx.get(_level_key(s, p)) for s, p in keys))
+    totals = {(side, price): Level.from_record(side, price, level).total_minor
+              for (side, price), level in zip(keys, found)}
+    return book_view(sym, {name: [(p, totals[(side, p)]) for p in sides[side]]
+                           for name, side in (("bids", Side.BUY), ("asks", Side.SELL))})
 
 
 @handler(order_book, kind="shared", key_name="symbol")
-async def trades(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
-    """Recent trades, newest first, paged like an account's history."""
-    req = parse_body(HistoryBody, body)
+async def trades(ctx: restate.ObjectSharedContext, key: str, req: HistoryBody) -> TradesPage:
+    """The symbol's trades, newest first, a page at a time."""
     history.check_page_request(req.limit, req.before)
     sym = _symbol(key)
     seqs, next_cursor = history.page((await _load(ctx, sym)).trade_count, req.limit, req.before)
     records = await all_of(*(ctx.get(_trade_key(s)) for s in seqs))
-    return {"symbol": sym.code,
-            "trades": [trade_view(sym, s, pure.stored_trade(sym, s, r)) for s, r in zip(seqs, records)],
-            "next": next_cursor}
+    return trades_page(sym, [(s, pure.stored_trade(sym, s, r)) for s, r in zip(seqs, records)], next_cursor)
 
 
 async def _load(ctx, sym) -> Slice:

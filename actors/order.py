@@ -18,27 +18,29 @@ from actors import config
 from actors.saga import Saga
 from actors.shell import all_of, call, handler, now_ms, send
 from actors.venues import VenueTimeout, submit_with_timeout, venue_for
+from api.requests import (
+    MAX_SETTLE_STEPS, EmptyBody, MakerFillBody, PlaceBody, ReleaseBody, ReserveBody, SettleStepsBody,
+)
+from api.responses import ExpireAnswer, MakerFillAnswer, OrderView
+from api.views import fill_of, order_view
 from ledger import money, settlement
 from ledger import order as lifecycle
 from ledger.book import Fill
 from ledger.errors import NotFound, Refused
-from api.requests import (
-    MAX_SETTLE_STEPS, EmptyBody, MakerFillBody, PlaceBody, ReleaseBody, ReserveBody,
-    SettleStepsBody, parse_body,
-)
 from ledger.operations import op_id
 from ledger.order import Order, OrderFill, Status, TimeInForce
 from ledger.symbols import Side, symbol
 
-order = restate.VirtualObject("Order")
+order = restate.VirtualObject(
+    "Order", description="A limit order, keyed by an order id used once: its record and the saga that places it.")
 
 ORDER = "order"
 FEE_OWNER = "trading fees"  # the fee account's owner, when its first fee opens it
 
 
 @handler(order, key_name="order")
-async def place(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    req = parse_body(PlaceBody, body)
+async def place(ctx: restate.ObjectContext, key: str, req: PlaceBody) -> OrderView:
+    """Hold the funds, match on the symbol's book, settle every fill; 409 REJECTED if refused."""
     sym = symbol(req.symbol, config.EXTRA_SYMBOLS)
     quantity_minor = money.parse_amount(req.quantity, sym.base, "quantity")
     price_minor = money.parse_amount(req.price, sym.quote, "price")
@@ -57,41 +59,39 @@ async def place(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
 
 
 @handler(order, key_name="order")
-async def cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    parse_body(EmptyBody, body)
+async def cancel(ctx: restate.ObjectContext, key: str, req: EmptyBody) -> OrderView:
+    """Cancel what is left of a live order and release its hold."""
     current = await _require(ctx, key)
     lifecycle.require_cancellable(current)
     done = await _take_off_venue(ctx, current, "cancelled by request")
     if done is None:
         raise Refused(f"order {key} is already filled; its last fills are settling")
-    return done.view()
+    return order_view(done)
 
 
 @handler(order, kind="shared", key_name="order")
-async def status(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
-    parse_body(EmptyBody, body)
-    return (await _require(ctx, key)).view()
+async def status(ctx: restate.ObjectSharedContext, key: str, req: EmptyBody) -> OrderView:
+    """The order, its fills and its status."""
+    return order_view(await _require(ctx, key))
 
 
 @handler(order, internal=True, key_name="order")
-async def maker_fill(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+async def maker_fill(ctx: restate.ObjectContext, key: str, req: MakerFillBody) -> MakerFillAnswer:
     """A fill the order got while resting, sent by the taker's place once settled."""
-    req = parse_body(MakerFillBody, body)
     current = await _require(ctx, key)
     updated = lifecycle.maker_fill(current, OrderFill(req.trade, req.price_minor, req.quantity_minor, "MAKER"))
     if updated is not None:
         ctx.set(ORDER, updated.to_record())
-    return {"order": key, "recorded": updated is not None}
+    return MakerFillAnswer(order=key, recorded=updated is not None)
 
 
 @handler(order, internal=True, key_name="order")
-async def expire(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
+async def expire(ctx: restate.ObjectContext, key: str, req: EmptyBody) -> ExpireAnswer:
     """The GTD timer: cancel whatever is still live."""
-    parse_body(EmptyBody, body)
     current = await _require(ctx, key)
     if current.status in lifecycle.LIVE:
         await _take_off_venue(ctx, current, "expired (good till date)")
-    return {"order": key}
+    return ExpireAnswer(order=key)
 
 
 async def _place(ctx, o: Order, at_ms: int) -> Order:
@@ -117,12 +117,12 @@ async def _place(ctx, o: Order, at_ms: int) -> Order:
         reason = err.message if isinstance(err, restate.TerminalError) else str(err)
         refused = await saga.rollback()
         return lifecycle.rejected(o, "; ".join((reason, *refused)))
-    fills = [Fill.from_record(f) for f in outcome["fills"]]
-    await _settle(ctx, o, fills, outcome["release_minor"], at_ms)
-    if o.tif is TimeInForce.GTD and outcome["rested"]:
+    fills = [fill_of(f) for f in outcome.fills]
+    await _settle(ctx, o, fills, outcome.release_minor, at_ms)
+    if o.tif is TimeInForce.GTD and outcome.rested:
         send(ctx, expire, o.order_id, EmptyBody(), delay=_until(o.expires_at_ms, at_ms))
     taker_fills = tuple(OrderFill(f.trade_id, f.price_minor, f.quantity_minor, "TAKER") for f in fills)
-    return lifecycle.placed(o, taker_fills, outcome["rested"], outcome["cancel_reason"])
+    return lifecycle.placed(o, taker_fills, outcome.rested, outcome.cancel_reason)
 
 
 async def _settle(ctx, o: Order, fills: list[Fill], release_minor: int | None, at_ms: int) -> None:
@@ -147,11 +147,11 @@ async def _settle(ctx, o: Order, fills: list[Fill], release_minor: int | None, a
 async def _take_off_venue(ctx, o: Order, reason: str) -> Order | None:
     """Cancel at the venue and give back the hold; None if nothing was left."""
     answer = await venue_for(o).cancel(ctx, o)
-    if not answer["cancelled"]:
+    if not answer.cancelled:
         return None
-    if answer["release_minor"]:
+    if answer.release_minor:
         await call(ctx, account_obj.release, o.account, ReleaseBody(
-            op=_final_release(o), hold=o.order_id, amount_minor=answer["release_minor"],
+            op=_final_release(o), hold=o.order_id, amount_minor=answer.release_minor,
             at_ms=await now_ms(ctx)))  # read only when there is a hold to give back
     done = lifecycle.cancelled(o, reason)
     ctx.set(ORDER, done.to_record())
@@ -182,9 +182,9 @@ async def _require(ctx, key: str) -> Order:
     return found
 
 
-def _answer(o: Order) -> dict:
+def _answer(o: Order) -> OrderView:
     assert o.status is not Status.PENDING, o
     if o.status is Status.REJECTED:
         refusal = NotFound if o.refusal_status == 404 else Refused
         raise refusal(f"order {o.order_id} REJECTED: {o.reason}")
-    return o.view()
+    return order_view(o)

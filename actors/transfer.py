@@ -15,21 +15,24 @@ import restate
 from actors import account as account_obj
 from actors.saga import Saga
 from actors.shell import call, handler, now_ms
+from api.requests import EmptyBody, MoveBody, RefundBody, TransferBody
+from api.responses import TransferView
+from api.views import transfer_view
 from ledger import money
 from ledger import transfer as tr
 from ledger.errors import NotFound, Refused
-from api.requests import EmptyBody, MoveBody, RefundBody, TransferBody, parse_body
 from ledger.operations import op_id
 from ledger.transfer import Status, Transfer
 
-transfer = restate.VirtualObject("Transfer")
+transfer = restate.VirtualObject(
+    "Transfer", description="A transfer between two accounts, keyed by a transfer id used once for ever.")
 
 TRANSFER = "transfer"
 
 
 @handler(transfer, key_name="transfer")
-async def run(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    req = parse_body(TransferBody, body)
+async def run(ctx: restate.ObjectContext, key: str, req: TransferBody) -> TransferView:
+    """Debit the source and credit the target, or refund the source if the credit is refused (409)."""
     asset = money.asset(req.asset)
     asked = tr.new(key, req.source, req.target, asset, money.parse_amount(req.amount, asset))
     first = await ctx.get(TRANSFER)
@@ -42,12 +45,12 @@ async def run(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
 
 
 @handler(transfer, kind="shared", key_name="transfer")
-async def status(ctx: restate.ObjectSharedContext, key: str, body: bytes) -> dict:
-    parse_body(EmptyBody, body)
+async def status(ctx: restate.ObjectSharedContext, key: str, req: EmptyBody) -> TransferView:
+    """The transfer's record and outcome."""
     record = await ctx.get(TRANSFER)
     if record is None:
         raise NotFound(f"transfer {key} not found")
-    return Transfer.from_record(record).view()
+    return transfer_view(Transfer.from_record(record))
 
 
 async def _move(ctx: restate.ObjectContext, t: Transfer) -> Transfer:
@@ -75,12 +78,12 @@ async def _move(ctx: restate.ObjectContext, t: Transfer) -> Transfer:
     return tr.finish(t, Status.COMPLETED)
 
 
-def _answer(t: Transfer) -> dict:
+def _answer(t: Transfer) -> TransferView:
     """A completed transfer answers its view; a refused one answers 409 with
     the reason (its record, kept above, says the same to `status`)."""
     assert t.terminal, t
     if t.status is Status.COMPLETED:
-        return t.view()
+        return transfer_view(t)
     if t.status is Status.FAILED:
         raise Refused(f"transfer {t.transfer_id} FAILED: {t.reason}")
     raise Refused(f"transfer {t.transfer_id} COMPENSATED: {t.reason}; source refunded")

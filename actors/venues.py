@@ -20,8 +20,9 @@ import restate
 
 from actors import book
 from actors.shell import call, handler
+from api.requests import SubmitBody, VenueCancelBody
+from api.responses import VenueCancelled, VenueOutcome
 from ledger.errors import Refused
-from api.requests import SubmitBody, VenueCancelBody, parse_body
 from ledger.order import Order
 from ledger.symbols import FAULTY, Side, hold_minor
 
@@ -60,7 +61,7 @@ def venue_for(order: Order):
     return VENUES[order.symbol.venue]
 
 
-async def submit_with_timeout(ctx, venue, order: Order, may_rest: bool) -> dict:
+async def submit_with_timeout(ctx, venue, order: Order, may_rest: bool) -> VenueOutcome:
     answer = venue.submit(ctx, order, may_rest)
     if venue.timeout is None:
         return await answer
@@ -87,8 +88,7 @@ faulty_venue = restate.VirtualObject("FaultyVenue")
 
 
 @handler(faulty_venue, internal=True, key_name="order", name="submit")
-async def faulty_submit(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    req = parse_body(SubmitBody, body)
+async def faulty_submit(ctx: restate.ObjectContext, key: str, req: SubmitBody) -> VenueOutcome:
     behaviour = key.split("-", 1)[0]
     if behaviour == "refuse":
         raise Refused("the venue refused the order")
@@ -97,15 +97,14 @@ async def faulty_submit(ctx: restate.ObjectContext, key: str, body: bytes) -> di
     if behaviour == "slow":
         await ctx.sleep(timedelta(seconds=5))
     ctx.set("resting", req.model_dump())
-    return {"fills": [], "filled_minor": 0, "rested": True, "release_minor": None, "cancel_reason": None}
+    return VenueOutcome(fills=[], filled_minor=0, rested=True, release_minor=None, cancel_reason=None)
 
 
 @handler(faulty_venue, internal=True, key_name="order", name="cancel")
-async def faulty_cancel(ctx: restate.ObjectContext, key: str, body: bytes) -> dict:
-    parse_body(VenueCancelBody, body)
+async def faulty_cancel(ctx: restate.ObjectContext, key: str, req: VenueCancelBody) -> VenueCancelled:
     resting = await ctx.get("resting")
     if resting is None:
-        return {"cancelled": False, "release_minor": None}
+        return VenueCancelled(cancelled=False, release_minor=None)
     ctx.clear("resting")
     _, held = hold_minor(FAULTY, Side(resting["side"]), resting["quantity_minor"], resting["price_minor"])
-    return {"cancelled": True, "release_minor": held}
+    return VenueCancelled(cancelled=True, release_minor=held)

@@ -1,20 +1,26 @@
 """The HTTP contract's request bodies as pydantic models, and their parsing.
 
 Every body is parsed here, strictly: a JSON number where an amount string is
-due, an unknown field or a wrong type is refused with a 400 naming the field.
-Models stop at the JSON shape; amounts and assets are checked against the
-asset registry by `ledger.money` with the same field names.
+due, an unknown field, a wrong type, a duplicate key or a control character
+is refused with a 400 naming the field. Models stop at the JSON shape;
+amounts and assets are checked against the asset registry by `ledger.money`
+with the same field names. The models' descriptions and examples are what
+the deployment manifest publishes (actors/shell.py), so Restate's OpenAPI,
+its UI and `restate services describe` show them.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeVar
+import json
+import re
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from ledger.account import MAX_OWNER_CHARS
 from ledger.errors import InvalidInput
-from ledger.keys import KEY_PATTERN
+from ledger.history import MAX_CURSOR, MAX_PAGE
+from ledger.keys import KEY_PATTERN, KEY_RULE
 from ledger.money import MAX_AMOUNT_CHARS
 
 # A body larger than this is refused before it is parsed: no handler needs more.
@@ -24,57 +30,84 @@ MAX_BOOK_DEPTH = 100
 Key = Annotated[str, StringConstraints(strict=True, pattern=f"^{KEY_PATTERN.pattern}$")]
 AmountText = Annotated[str, StringConstraints(strict=True, max_length=MAX_AMOUNT_CHARS)]
 AssetCode = Annotated[str, StringConstraints(strict=True, max_length=16)]
+Owner = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_OWNER_CHARS)]
+Limit = Annotated[int, Field(strict=True)]
+Cursor = Annotated[int, Field(strict=True)]
 OpId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
 MinorUnits = Annotated[int, Field(strict=True, gt=0)]
 
 
-class _Body(BaseModel):
+class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 # --- public -------------------------------------------------------------------
 
 
-class OpenBody(_Body):
-    owner: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_OWNER_CHARS)] | None = None
+_ASSET = "An asset code: USD, EUR, BTC or ETH."
+_AMOUNT = 'A decimal string greater than zero, with at most the asset\'s decimals (USD 2, EUR 2, BTC 8, ETH 18); never a JSON number.'
+_KEY = f"An id of {KEY_RULE}."
 
 
-class AmountBody(_Body):
-    asset: AssetCode
-    amount: AmountText
+class OpenBody(RequestBody):
+    """Open an account (changes nothing if it is open with the same owner)."""
+
+    owner: Owner | None = Field(None, description=f"Who holds the account: 1 to {MAX_OWNER_CHARS} characters.",
+                                examples=["Carol"])
 
 
-class HistoryBody(_Body):
-    limit: Annotated[int, Field(strict=True)] | None = None
-    before: Annotated[int, Field(strict=True)] | None = None
+class AmountBody(RequestBody):
+    """An amount of one asset."""
+
+    asset: AssetCode = Field(description=_ASSET, examples=["USD"])
+    amount: AmountText = Field(description=_AMOUNT, examples=["100.00"])
 
 
-class EmptyBody(_Body):
-    pass
+class HistoryBody(RequestBody):
+    """A page of records, newest first."""
+
+    limit: Limit | None = Field(None, description=f"Records per page, 1 to {MAX_PAGE} (default 20).", examples=[20])
+    before: Cursor | None = Field(None, description=f"The `next` cursor of the previous page (1 to {MAX_CURSOR}): records older than it.",
+                                  examples=[21])
 
 
-class PlaceBody(_Body):
-    account: Key
-    symbol: Annotated[str, StringConstraints(strict=True, max_length=32)]
-    side: Literal["BUY", "SELL"]
-    quantity: AmountText
-    price: AmountText
-    time_in_force: Literal["GTC", "IOC", "GTD"] = "GTC"
-    expires_at_ms: Annotated[int, Field(strict=True, gt=0)] | None = None
+class EmptyBody(RequestBody):
+    """No fields: an empty body, or {}."""
 
 
-class BookBody(_Body):
-    depth: Annotated[int, Field(strict=True, ge=1, le=MAX_BOOK_DEPTH)] | None = None
+class PlaceBody(RequestBody):
+    """A limit order."""
+
+    account: Key = Field(description="The account that places the order: " + _KEY, examples=["sara"])
+    symbol: Annotated[str, StringConstraints(strict=True, max_length=32)] = Field(
+        description="The market, base-quote: BTC-USD, ETH-USD or BTC-EUR.", examples=["BTC-USD"])
+    side: Literal["BUY", "SELL"] = Field(description="BUY or SELL the base asset.", examples=["SELL"])
+    quantity: AmountText = Field(description="How much of the base asset: " + _AMOUNT, examples=["0.5"])
+    price: AmountText = Field(description="The limit, in the quote asset per one whole base unit.", examples=["60000.00"])
+    time_in_force: Literal["GTC", "IOC", "GTD"] = Field(
+        "GTC", description="GTC good till cancelled (default), IOC immediate or cancel, GTD good till expires_at_ms.")
+    expires_at_ms: Annotated[int, Field(strict=True, gt=0)] | None = Field(
+        None, description="GTD only, and required for it: epoch milliseconds, in the future, at most a year ahead.",
+        examples=[1798761600000])
 
 
-class TransferBody(_Body):
-    source: Key
-    target: Key
-    asset: AssetCode
-    amount: AmountText
+class BookBody(RequestBody):
+    """How deep to show a book."""
+
+    depth: Annotated[int, Field(strict=True, ge=1, le=MAX_BOOK_DEPTH)] | None = Field(
+        None, description=f"Price levels per side, 1 to {MAX_BOOK_DEPTH} (default 20).", examples=[20])
 
 
-class SubmitBody(_Body):
+class TransferBody(RequestBody):
+    """Move an amount from one account to another, once per transfer id."""
+
+    source: Key = Field(description="The account debited: " + _KEY, examples=["carol"])
+    target: Key = Field(description="The account credited; not the source.", examples=["dave"])
+    asset: AssetCode = Field(description=_ASSET, examples=["USD"])
+    amount: AmountText = Field(description=_AMOUNT, examples=["25.00"])
+
+
+class SubmitBody(RequestBody):
     """An order handed to a venue."""
 
     order: Key
@@ -85,13 +118,13 @@ class SubmitBody(_Body):
     may_rest: bool
 
 
-class VenueCancelBody(_Body):
+class VenueCancelBody(RequestBody):
     order: Key
     side: Literal["BUY", "SELL"]
     price_minor: MinorUnits
 
 
-class MakerFillBody(_Body):
+class MakerFillBody(RequestBody):
     trade: OpId
     price_minor: MinorUnits
     quantity_minor: MinorUnits
@@ -105,7 +138,7 @@ class MakerFillBody(_Body):
 AtMs = Annotated[int, Field(strict=True, ge=0)]
 
 
-class MoveBody(_Body):
+class MoveBody(RequestBody):
     """debit / credit"""
 
     op: OpId
@@ -115,13 +148,13 @@ class MoveBody(_Body):
     at_ms: AtMs
 
 
-class RefundBody(_Body):
+class RefundBody(RequestBody):
     op: OpId
     compensates: OpId  # the debit it gives back; its record says how much
     at_ms: AtMs
 
 
-class ReserveBody(_Body):
+class ReserveBody(RequestBody):
     op: OpId
     hold: OpId
     asset: AssetCode
@@ -129,7 +162,7 @@ class ReserveBody(_Body):
     at_ms: AtMs
 
 
-class ReleaseBody(_Body):
+class ReleaseBody(RequestBody):
     op: OpId
     hold: OpId
     amount_minor: MinorUnits | None = None  # absent: all that is left
@@ -138,7 +171,7 @@ class ReleaseBody(_Body):
     compensates: OpId | None = None
 
 
-class SettleStep(_Body):
+class SettleStep(RequestBody):
     """One step of a settlement on one account: take `amount_minor` out of
     hold `hold` (capture), give it back (release), or pay it in (receive
     `asset`, recorded against the trade `ref`)."""
@@ -164,7 +197,7 @@ class SettleStep(_Body):
 MAX_SETTLE_STEPS = 128
 
 
-class SettleStepsBody(_Body):
+class SettleStepsBody(RequestBody):
     steps: Annotated[list[SettleStep], Field(min_length=1, max_length=MAX_SETTLE_STEPS)]
     at_ms: AtMs
     # Set for the fee account only: open it with this owner if it is not open.
@@ -182,31 +215,104 @@ class SettleStepsBody(_Body):
 # than a client's; the callers are our own sagas.
 MAX_INTERNAL_BODY_BYTES = 1024 * 1024
 
-M = TypeVar("M", bound=_Body)
+M = TypeVar("M", bound=RequestBody)
 
 
 def parse_body(model: type[M], body: bytes, max_bytes: int = MAX_BODY_BYTES) -> M:
-    """Parse a request body; an empty body counts as `{}`."""
+    """Parse a request body; an empty body counts as `{}`.
+
+    JSON is read here rather than by pydantic, which lets a duplicate key
+    through (the last one wins: `"amount": "1", "amount": "2"` deposited
+    2.00); every string, keys included, is then checked for control
+    characters, which a terminal or a log would act on."""
     if len(body) > max_bytes:
         raise InvalidInput(f"body: {len(body)} bytes, at most {max_bytes}")
     if not body.strip():
         body = b"{}"
     try:
-        return model.model_validate_json(body)
+        data = json.loads(body.decode("utf-8"), object_pairs_hook=_object_without_duplicates, parse_constant=_no_constant)
+    except _DuplicateKey as dup:
+        raise InvalidInput(f"body: duplicate key {_shown(dup.key)!r}") from None
+    except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise InvalidInput(f"body: not valid JSON ({_json_problem(err)})") from None
+    _refuse_control_characters(data, len(body))
+    try:
+        return model.model_validate(data)
     except ValidationError as err:
         raise InvalidInput(_describe(err)) from None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return found
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_problem(err: Exception) -> str:
+    if isinstance(err, json.JSONDecodeError):
+        return f"{err.msg} at line {err.lineno} column {err.colno}"
+    if isinstance(err, RecursionError):
+        return "nested too deeply"
+    if isinstance(err, UnicodeDecodeError):
+        return "not UTF-8"
+    return str(err)[:80]
+
+
+# C0 and C1 control characters, DEL included: refused in every string.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _refuse_control_characters(data: Any, max_nodes: int) -> None:
+    """Every string in `data`, values and keys, free of control characters;
+    the first one found is named with its field's path. A JSON text of n
+    bytes holds fewer than n values, so `max_nodes` bounds the walk."""
+    pending: list[tuple[str, Any]] = [("body", data)]
+    for _ in range(max_nodes + 1):
+        if not pending:
+            return
+        where, value = pending.pop()
+        if isinstance(value, str):
+            found = _CONTROL.search(value)
+            if found:
+                raise InvalidInput(f"{where}: control character U+{ord(found.group()):04X} is not allowed")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                found = _CONTROL.search(key)
+                if found:
+                    raise InvalidInput(
+                        f"body: control character U+{ord(found.group()):04X} is not allowed in a field name")
+                pending.append((key if where == "body" else f"{where}.{_shown(key)}", item))
+        elif isinstance(value, list):
+            pending.extend((f"{where}.{i}", item) for i, item in enumerate(value))
+    raise AssertionError(f"a body of {max_nodes} bytes holds more than {max_nodes} values")
+
+
+def _shown(name: str) -> str:
+    """A client-chosen name echoed back: kept short."""
+    return name if len(name) <= 40 else name[:40] + "..."
 
 
 def _describe(err: ValidationError) -> str:
     problems = []
     for e in err.errors(include_url=False, include_input=False)[:3]:
-        where = ".".join(str(p) for p in e["loc"]) or "body"
-        if len(where) > 40:  # a client-chosen field name is echoed back: keep it short
-            where = where[:40] + "..."
+        where = _shown(".".join(str(p) for p in e["loc"]) or "body")
         kind = e["type"]
-        if kind == "json_invalid":
-            problems.append(f"body: not valid JSON ({e['msg'].removeprefix('Invalid JSON: ')})")
-        elif kind == "model_type" or kind == "model_attributes_type":
+        if kind == "model_type" or kind == "model_attributes_type":
             problems.append("body: must be a JSON object")
         elif kind == "extra_forbidden":
             problems.append(f"{where}: unknown field")
@@ -221,6 +327,8 @@ def _describe(err: ValidationError) -> str:
             problems.append(f"{where}: {e['msg'].replace('Input should be', 'must be')}")
         elif kind == "value_error":
             problems.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
+        elif kind == "string_too_long":
+            problems.append(f"{where}: too long (at most {e['ctx']['max_length']} characters)")
         elif kind == "string_pattern_mismatch":
             problems.append(f"{where}: not a valid id (1 to 64 of A-Z a-z 0-9 . _ -)")
         else:

@@ -121,8 +121,13 @@ class Change:
 
 
 def open_account(existing: Account | None, account_id: str, owner: str | None) -> Change | None:
-    """Open a new account; opening an open one changes nothing (None)."""
+    """Open a new account; opening an open one changes nothing (None), and
+    naming another owner than the recorded one is refused: answering 200
+    while keeping the old owner would tell the caller it got what it asked."""
     if existing is not None:
+        if owner is not None and owner != existing.owner:
+            recorded = "no owner" if existing.owner is None else f"owner {existing.owner!r}"
+            raise Refused(f"account {account_id} is already open with {recorded}, not {owner!r}")
         return None
     return _changed(Account(account_id=account_id, owner=owner), Entry(Kind.OPEN))
 

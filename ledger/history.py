@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from ledger.account import Entry
 from ledger.errors import InvalidInput
-from ledger.money import ASSETS, format_amount
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
+# A cursor is a record number; past a signed 64-bit integer it is no record
+# any client could have been given, only a number that overflows elsewhere.
+MAX_CURSOR = 2**63 - 1
 
 
 def state_key(seq: int) -> str:
@@ -34,8 +36,8 @@ def check_page_request(limit: int | None, before: int | None) -> int:
     limit = DEFAULT_PAGE if limit is None else limit
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit: must be from 1 to {MAX_PAGE}, got {limit}")
-    if before is not None and before < 1:
-        raise InvalidInput(f"before: must be a cursor of 1 or more, got {before}")
+    if before is not None and not 1 <= before <= MAX_CURSOR:
+        raise InvalidInput(f"before: must be from 1 to {MAX_CURSOR}")
     return limit
 
 
@@ -48,15 +50,3 @@ def page(history_count: int, limit: int | None, before: int | None) -> tuple[lis
     seqs = list(range(newest, max(newest - limit, 0), -1))
     next_cursor = seqs[-1] if seqs and seqs[-1] > 1 else None
     return seqs, next_cursor
-
-
-def view(rec: dict) -> dict:
-    """A stored record as the contract shows it: amounts as decimal strings."""
-    assert rec["seq"] >= 1, rec
-    out = {"seq": rec["seq"], "kind": rec["kind"], "at_ms": rec["at_ms"]}
-    if "asset" in rec:
-        out["asset"] = rec["asset"]
-        out["amount"] = format_amount(rec["amount_minor"], ASSETS[rec["asset"]])
-    if "ref" in rec:
-        out["ref"] = rec["ref"]
-    return out

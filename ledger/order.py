@@ -13,7 +13,6 @@ from enum import Enum
 
 from ledger.errors import InvalidInput, Refused
 from ledger.invariants import InvariantViolation
-from ledger.money import format_amount
 from ledger.symbols import Side, Symbol, check_order_size, hold_minor
 
 
@@ -89,30 +88,6 @@ class Order:
                        "fills": tuple(OrderFill(*f) for f in rec["fills"])})
         check_order(order)
         return order
-
-    def view(self) -> dict:
-        base, quote = self.symbol.base, self.symbol.quote
-        out = {
-            "order": self.order_id,
-            "account": self.account,
-            "symbol": self.symbol.code,
-            "side": self.side.value,
-            "quantity": format_amount(self.quantity_minor, base),
-            "price": format_amount(self.price_minor, quote),
-            "time_in_force": self.tif.value,
-            "filled": format_amount(self.filled_minor, base),
-            "status": self.status.value,
-            "fills": [
-                {"trade": f.trade_id, "price": format_amount(f.price_minor, quote),
-                 "quantity": format_amount(f.quantity_minor, base), "role": f.role}
-                for f in self.fills
-            ],
-        }
-        if self.expires_at_ms is not None:
-            out["expires_at_ms"] = self.expires_at_ms
-        if self.reason is not None:
-            out["reason"] = self.reason
-        return out
 
 
 def new(order_id: str, account: str, sym: Symbol, side: Side, quantity_minor: int,

@@ -62,21 +62,6 @@ class Transfer:
                "compensation_errors": tuple(rec["compensation_errors"])}
         )
 
-    def view(self) -> dict:
-        out = {
-            "transfer": self.transfer_id,
-            "status": self.status.value,
-            "source": self.source,
-            "target": self.target,
-            "asset": self.asset,
-            "amount": format_amount(self.amount_minor, ASSETS[self.asset]),
-        }
-        if self.reason is not None:
-            out["reason"] = self.reason
-        if self.compensation_errors:
-            out["compensation_errors"] = list(self.compensation_errors)
-        return out
-
 
 def new(transfer_id: str, source: str, target: str, asset: Asset, amount_minor: int) -> Transfer:
     if source == target:

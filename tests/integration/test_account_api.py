@@ -14,9 +14,13 @@ def test_open_then_open_again_changes_nothing(client, new_id):
     first = client.open(account, owner="Alice")
     assert (first.account, first.owner, first.status, first.balances) == (account, "Alice", "OPEN", {})
     client.deposit(account, "USD", "5")
-    again = client.open(account, owner="Mallory")
+    again = client.open(account)
     assert again.owner == "Alice"
     assert again.balances["USD"].available == "5.00"
+    assert client.open(account, owner="Alice") == again
+    message = refused(409, client.open, account, owner="Mallory")
+    assert message == f"account {account} is already open with owner 'Alice', not 'Mallory'"
+    assert client.open(account).owner == "Alice"
 
 
 def test_deposit_and_withdraw_are_exact(client, new_id):

@@ -75,8 +75,19 @@ def test_open_creates_an_empty_open_account():
 
 def test_opening_an_open_account_changes_nothing():
     a = funded(USD=500)
-    assert acc.open_account(a, "alice", "someone else") is None
+    assert acc.open_account(a, "alice", None) is None
     assert a.owner is None and minor_of(a, "USD") == (500, 0)
+
+
+def test_opening_an_open_account_with_another_owner_is_refused_naming_both():
+    with pytest.raises(Refused) as caught:
+        acc.open_account(funded(USD=500), "alice", "someone else")
+    assert caught.value.message == "account alice is already open with no owner, not 'someone else'"
+    owned = acc.open_account(None, "alice", "Alice").account
+    assert acc.open_account(owned, "alice", "Alice") is None  # the same owner: nothing to say
+    with pytest.raises(Refused) as caught:
+        acc.open_account(owned, "alice", "Mallory")
+    assert caught.value.message == "account alice is already open with owner 'Alice', not 'Mallory'"
 
 
 def test_require_open_refuses_a_missing_account():

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api.views import history_entry
 from ledger import history
 from ledger.account import Entry, Kind
 from ledger.errors import InvalidInput
@@ -56,7 +57,7 @@ def test_empty_history_is_one_empty_page():
     assert page(0, 10, None) == ([], None)
 
 
-@pytest.mark.parametrize("before", [11, 12, 1000, 10**30])
+@pytest.mark.parametrize("before", [11, 12, 1000, 2**63 - 1])
 def test_before_past_the_end_starts_at_the_newest(before):
     assert page(10, 4, before) == ([10, 9, 8, 7], 7)
 
@@ -79,8 +80,8 @@ def test_limit_outside_1_to_max_is_refused(limit):
     assert caught.value.message.startswith("limit: ")
 
 
-@pytest.mark.parametrize("before", [0, -1, -(10**9)])
-def test_a_cursor_below_1_is_refused(before):
+@pytest.mark.parametrize("before", [0, -1, -(10**9), 2**63, 10**23])
+def test_a_cursor_outside_1_to_2_63_minus_1_is_refused(before):
     with pytest.raises(InvalidInput) as caught:
         page(10, 5, before)
     assert caught.value.status_code == 400
@@ -118,7 +119,7 @@ def test_record_and_view_of_a_movement():
         "seq": 7, "kind": "debit", "at_ms": 1_700_000_000_000,
         "asset": "USD", "amount_minor": 1250, "ref": "t1",
     }
-    assert history.view(rec) == {
+    assert _shown(rec) == {
         "seq": 7, "kind": "debit", "at_ms": 1_700_000_000_000,
         "asset": "USD", "amount": "12.50", "ref": "t1",
     }
@@ -127,10 +128,15 @@ def test_record_and_view_of_a_movement():
 def test_record_and_view_without_asset_or_ref():
     rec = history.record(1, Entry(Kind.OPEN), at_ms=0)
     assert rec == {"seq": 1, "kind": "open", "at_ms": 0}
-    assert history.view(rec) == rec
+    assert _shown(rec) == rec
 
 
 def test_view_formats_with_the_assets_scale():
     rec = history.record(2, Entry(Kind.DEPOSIT, "ETH", 1), at_ms=5)
-    assert history.view(rec)["amount"] == "0.000000000000000001"
-    assert "ref" not in history.view(rec)
+    assert _shown(rec)["amount"] == "0.000000000000000001"
+    assert "ref" not in _shown(rec)
+
+
+def _shown(rec: dict) -> dict:
+    """A record as the contract shows it (api/views.py), fields unset left out as on the wire."""
+    return history_entry(rec).model_dump(exclude_unset=True)

@@ -329,35 +329,3 @@ def test_to_record_refuses_an_inconsistent_order():
     with pytest.raises(InvariantViolation):
         lc.check_order(replace(live(), status=Status.CANCELLED, fills=(fill("t1", 3 * BTC),)))
     lc.check_order(replace(live(), status=Status.CANCELLED, fills=(fill("t1", 3 * BTC - 1),)))
-
-
-# --- the view ---------------------------------------------------------------------
-
-
-def test_view_formats_amounts_with_every_digit():
-    o = lc.new("o7", "bob", BTC_USD, SELL, 150_000_001, 3_000_050, GTC, None, NOW)
-    o = lc.placed(o, (fill("BTC-USD-4", 50_000_000, 3_000_100),), True, None)
-    assert o.view() == {
-        "order": "o7",
-        "account": "bob",
-        "symbol": "BTC-USD",
-        "side": "SELL",
-        "quantity": "1.50000001",
-        "price": "30000.50",
-        "time_in_force": "GTC",
-        "filled": "0.50000000",
-        "status": "PARTIALLY_FILLED",
-        "fills": [{"trade": "BTC-USD-4", "price": "30001.00", "quantity": "0.50000000", "role": "TAKER"}],
-    }
-
-
-def test_view_adds_expiry_and_reason_only_when_there_are_some():
-    o = lc.cancelled(lc.placed(pending(tif=GTD, expires=NOW + 5), (), True, None), "expired (good till date)")
-    v = o.view()
-    assert v["expires_at_ms"] == NOW + 5 and v["reason"] == "expired (good till date)"
-    assert v["time_in_force"] == "GTD" and v["status"] == "CANCELLED" and v["fills"] == []
-    assert v["filled"] == "0.00000000"
-    plain = pending().view()
-    assert "expires_at_ms" not in plain and "reason" not in plain
-    eth = lc.new("e", "a", ETH_USD, BUY, 10**18 + 1, 1, GTC, None, NOW).view()
-    assert eth["quantity"] == "1.000000000000000001" and eth["price"] == "0.01"

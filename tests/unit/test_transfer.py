@@ -117,38 +117,6 @@ def test_a_reason_goes_with_refusals_only():
         tr.finish(pending(), Status.FAILED)
 
 
-# --- view ---------------------------------------------------------------------
-
-
-def test_view_of_a_completed_transfer_has_no_reason():
-    view = tr.finish(pending(amount_minor=1), Status.COMPLETED).view()
-    assert view == {
-        "transfer": "t1", "status": "COMPLETED", "source": "alice", "target": "bob",
-        "asset": "USD", "amount": "0.01",
-    }
-
-
-def test_view_of_a_pending_transfer():
-    assert pending(asset=BTC, amount_minor=150_000_000).view() == {
-        "transfer": "t1", "status": "PENDING", "source": "alice", "target": "bob",
-        "asset": "BTC", "amount": "1.50000000",
-    }
-
-
-def test_view_of_a_refused_transfer_has_its_reason():
-    view = tr.finish(pending(), Status.FAILED, "insufficient funds").view()
-    assert view["status"] == "FAILED"
-    assert view["reason"] == "insufficient funds"
-    assert view["amount"] == "12.50"
-    assert "compensation_errors" not in view
-
-
-def test_view_lists_compensation_errors_when_there_are_some():
-    view = tr.finish(pending(), Status.COMPENSATED, "bob frozen", ("refund refused",)).view()
-    assert view["reason"] == "bob frozen"
-    assert view["compensation_errors"] == ["refund refused"]
-
-
 # --- record -------------------------------------------------------------------
 
 
