@@ -94,8 +94,16 @@ class PlaceBody(RequestBody):
 class BookBody(RequestBody):
     """How deep to show a book."""
 
-    depth: Annotated[int, Field(strict=True, ge=1, le=MAX_BOOK_DEPTH)] | None = Field(
+    depth: Annotated[int, Field(strict=True)] | None = Field(
         None, description=f"Price levels per side, 1 to {MAX_BOOK_DEPTH} (default 20).", examples=[20])
+
+    @field_validator("depth")
+    @classmethod
+    def _depth_in_range(cls, depth: int | None) -> int | None:
+        # Said as `limit` says it, rather than pydantic's "less than or equal to".
+        if depth is not None and not 1 <= depth <= MAX_BOOK_DEPTH:
+            raise ValueError(f"must be from 1 to {MAX_BOOK_DEPTH}, got {depth}")
+        return depth
 
 
 class TransferBody(RequestBody):
@@ -327,6 +335,8 @@ def _describe(err: ValidationError) -> str:
             problems.append(f"{where}: {e['msg'].replace('Input should be', 'must be')}")
         elif kind == "value_error":
             problems.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
+        elif kind == "string_too_short" and e["ctx"]["min_length"] == 1:
+            problems.append(f"{where}: must not be empty")
         elif kind == "string_too_long":
             problems.append(f"{where}: too long (at most {e['ctx']['max_length']} characters)")
         elif kind == "string_pattern_mismatch":

@@ -30,23 +30,34 @@ class AssetBalance(_View):
     total: str = Field(description="available + reserved.", examples=["80.00"])
 
 
-class BalanceView(_View):
-    account: str = Field(description="The account id.", examples=["carol"])
-    balances: dict[str, AssetBalance] = Field(
-        description="Per asset held, as decimal strings with the asset's decimals.")
+class _ReadsBalances:
+    """For the answers that carry `balances` (a plain mixin, not a model, so
+    each answer lists its fields in its own, documented order). The class
+    using it declares `balances`; an annotation here would make it the
+    first field of every answer."""
 
     def minor(self, asset: str, part: str = "available") -> int:
         """One balance in minor units (0 when the account never held the asset)."""
-        held = self.balances.get(asset)
+        held = self.balances.get(asset)  # type: ignore[attr-defined]
         if held is None:
             return 0
         text = getattr(held, part)
         return 0 if set(text) <= {"0", "."} else parse_amount(text, ASSETS[asset], part)
 
 
-class AccountView(BalanceView):
+_BALANCES = "Per asset held, as decimal strings with the asset's decimals."
+
+
+class BalanceView(_View, _ReadsBalances):
+    account: str = Field(description="The account id.", examples=["carol"])
+    balances: dict[str, AssetBalance] = Field(description=_BALANCES)
+
+
+class AccountView(_View, _ReadsBalances):
+    account: str = Field(description="The account id.", examples=["carol"])
     owner: str | None = Field(description="Who holds the account, or null if none was named.", examples=["Carol"])
     status: Literal["OPEN", "FROZEN"] = Field(description="A FROZEN account refuses deposits, withdrawals and transfers.")
+    balances: dict[str, AssetBalance] = Field(description=_BALANCES)
 
 
 class HistoryEntry(_View):

@@ -9,6 +9,7 @@ from api.requests import (
     MAX_BODY_BYTES,
     MAX_SETTLE_STEPS,
     AmountBody,
+    BookBody,
     EmptyBody,
     HistoryBody,
     MoveBody,
@@ -260,3 +261,51 @@ def test_a_huge_unknown_field_name_is_not_echoed_whole():
         assert "unknown field" in err.message and len(err.message) < 100
     else:
         raise AssertionError("an unknown field must be refused")
+
+
+# --- strict JSON: what pydantic alone would let through ----------------------
+
+
+def test_a_duplicate_key_is_refused_naming_it():
+    assert invalid(AmountBody, b'{"asset": "USD", "amount": "1", "amount": "2"}') == "body: duplicate key 'amount'"
+
+
+def test_a_duplicate_key_in_a_nested_object_is_refused():
+    body = b'{"steps": [{"op": "a", "op": "b"}], "at_ms": 1}'
+    assert invalid(SettleStepsBody, body) == "body: duplicate key 'op'"
+
+
+@pytest.mark.parametrize("char", ["\u0000", "\u001f", "\u007f", "\u0080", "\u009f", "\n"])
+def test_a_control_character_in_any_string_is_refused_naming_the_field(char):
+    body = json.dumps({"owner": f"a{char}b"}).encode()
+    assert invalid(OpenBody, body) == f"owner: control character U+{ord(char):04X} is not allowed"
+
+
+def test_a_control_character_deep_in_a_body_names_its_path():
+    body = json.dumps({"steps": [{"op": "a", "kind": "release", "amount_minor": 1, "hold": "h\u001b"}],
+                       "at_ms": 1}).encode()
+    assert invalid(SettleStepsBody, body) == "steps.0.hold: control character U+001B is not allowed"
+
+
+def test_printable_characters_next_to_the_control_ranges_pass():
+    for char in (" ", "~", "\u00a0", "\u00e9", "\u2028"):
+        assert parse_body(OpenBody, json.dumps({"owner": f"a{char}b"}).encode()).owner == f"a{char}b"
+
+
+@pytest.mark.parametrize("body", [b'{"limit": NaN}', b'{"limit": -Infinity}', b"\xff{}", b'{"limit": 1} 2'])
+def test_what_is_not_strict_json_is_refused(body):
+    assert invalid(HistoryBody, body).startswith("body: not valid JSON (")
+
+
+def test_an_owner_too_long_or_empty_says_so():
+    assert invalid(OpenBody, raw({"owner": "x" * 129})) == "owner: too long (at most 128 characters)"
+    assert invalid(OpenBody, raw({"owner": ""})) == "owner: must not be empty"
+
+
+def test_an_amount_too_long_says_so_as_the_limits_table_does():
+    assert invalid(AmountBody, raw({"asset": "USD", "amount": "1" * 61})) == "amount: too long (at most 60 characters)"
+
+
+@pytest.mark.parametrize("depth", [0, 101, -1])
+def test_a_book_depth_out_of_range_says_the_range(depth):
+    assert invalid(BookBody, raw({"depth": depth})) == f"depth: must be from 1 to 100, got {depth}"
