@@ -37,6 +37,8 @@ settlement is its caller's saga.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import restate
 
 from actors import config
@@ -48,6 +50,7 @@ from ledger import book as pure
 from ledger import history
 from ledger.book import Slice
 from ledger.errors import InvalidInput, NotFound
+from ledger.invariants import InvariantViolation
 from ledger.level import Level, Resting
 from ledger.symbols import Side, symbol
 
@@ -94,8 +97,9 @@ async def submit(ctx: restate.ObjectContext, key: str, req: SubmitBody) -> Venue
                      + [(side, p) for p in book.index(side).page_for(req.price_minor)])
     await _load_more(ctx, book, levels=[(side.opposite, p) for p in pure.crossing_prices(book, side, req.price_minor)
                                         if (side.opposite, p) not in book.levels])
-    while more := pure.level_pages_to_load(book, side, req.price_minor, req.quantity_minor):
-        await _load_more(ctx, book, level_pages=more)
+    await _load_rounds(ctx, book, lambda: {"level_pages": pure.level_pages_to_load(
+        book, side, req.price_minor, req.quantity_minor)},
+        max_rounds=1 + sum(len(level.unloaded()) for level in book.levels.values()))
     pure.check_slice(book)
     incoming = Resting(req.order, req.account, side, req.price_minor, req.quantity_minor, req.quantity_minor)
     trades_before = book.trade_count
@@ -130,8 +134,9 @@ async def levels(ctx: restate.ObjectSharedContext, key: str, req: BookBody) -> B
     depth = req.depth or DEFAULT_DEPTH
     sym = _symbol(key)
     book = await _load(ctx, sym)
-    while wanted := [(s, p) for s in (Side.BUY, Side.SELL) for p in book.index(s).pages_for_depth(depth)]:
-        await _load_more(ctx, book, pages=wanted)
+    await _load_rounds(ctx, book, lambda: {"pages": [
+        (s, p) for s in (Side.BUY, Side.SELL) for p in book.index(s).pages_for_depth(depth)]},
+        max_rounds=1 + sum(len(book.index(s).directory) for s in (Side.BUY, Side.SELL)))
     pure.check_slice(book)
     sides = {s: book.index(s).best_prices(depth) for s in (Side.BUY, Side.SELL)}
     keys = [(side, p) for side, prices in sides.items() for p in prices]
@@ -185,6 +190,19 @@ async def _load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),
         book.levels[(side, price)] = Level.from_record(side, price, level)
     for (side, price, pid), records in zip(level_pages, found[len(pages) + len(levels):]):
         book.levels[(side, price)].load(pid, records)
+
+
+async def _load_rounds(ctx, book: Slice, wanted: Callable[[], dict[str, list]], max_rounds: int) -> None:
+    """Load what `wanted` names, round after round, until it names nothing.
+    Each round loads something not loaded before, and `max_rounds` is one
+    more than the unloaded entries there were to begin with: reaching it is
+    a bug, which fails loudly rather than spinning on the symbol's key."""
+    for _ in range(max_rounds):
+        more = wanted()
+        if not any(more.values()):
+            return
+        await _load_more(ctx, book, **more)
+    raise InvariantViolation(f"book {book.symbol.code}: still loading after {max_rounds} rounds")
 
 
 def _store(ctx, book: Slice, trades_before: int) -> None:
