@@ -47,7 +47,7 @@ async def _load_open(ctx, key: str) -> Account:
 
 async def _store(ctx, change: Change, op: Operation | None = None, at_ms: int | None = None) -> None:
     """Write one change: the account, its history record, its operation.
-    Called only once the change is fully decided (DESIGN rule 1). A saga's
+    Called only once the change is fully decided (docs/design.md, rule 1). A saga's
     step passes its saga's instant; a public handler reads the clock."""
     if at_ms is None:
         at_ms = await now_ms(ctx)

@@ -1,7 +1,7 @@
 """The thin saga: forward steps with their compensations.
 
 Each compensation is registered *before* its forward step runs, because the
-step may have applied while its reply was lost (DESIGN rule 5); the step's
+step may have applied while its reply was lost (docs/design.md, rule 5); the step's
 handler is idempotent by operation id, and so is the compensation, which
 does nothing when the step it undoes never applied.
 

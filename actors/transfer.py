@@ -5,7 +5,7 @@ workflow answers a second `run` with "already invoked" and forgets the id
 when its retention ends, while the contract wants the first outcome
 answered again and a transfer id used once for ever. As an object, a second
 `run` queues behind the first and reads its recorded outcome, and the
-record never expires. Accounts never call back (DESIGN rule 4).
+record never expires. Accounts never call back (docs/design.md, rule 4).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from ledger.invariants import check_account
 from ledger.money import ASSETS, MAX_MINOR, Asset, format_amount
 
 # Live holds are kept inside the account's one state entry; the cap keeps
-# that entry small (DESIGN rule 6) and bounds what a client can pile up.
+# that entry small (docs/design.md, rule 6) and bounds what a client can pile up.
 MAX_LIVE_HOLDS = 1000
 MAX_OWNER_CHARS = 128
 

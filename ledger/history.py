@@ -1,7 +1,7 @@
 """An account's history: one state entry per record, newest first in pages.
 
 Records are numbered 1..history_count. Keeping each in its own entry means
-appending one costs the same whatever came before (DESIGN rule 6).
+appending one costs the same whatever came before (docs/design.md, rule 6).
 """
 
 from __future__ import annotations
