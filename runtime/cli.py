@@ -6,16 +6,22 @@ from __future__ import annotations
 import argparse
 
 from runtime import serve
-from runtime.commands import add_client_commands
+from runtime.commands import (
+    EXIT_STATUSES, GLOBAL_OPTIONS_HELP, add_client_commands, add_global_options,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ledger", description="restate-ledger: a trading ledger on Restate")
+    parser = argparse.ArgumentParser(
+        prog="ledger", description="restate-ledger: a trading ledger on Restate",
+        epilog=f"{GLOBAL_OPTIONS_HELP}\n\n{EXIT_STATUSES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_global_options(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve_parser = commands.add_parser(
-        "serve", help="run restate-server and the ledger endpoint in the foreground"
-    )
+        "serve", help="run restate-server and the ledger endpoint in the foreground",
+        description="run restate-server and the ledger endpoint in the foreground")
     serve.add_serve_arguments(serve_parser)
     serve_parser.set_defaults(handler=serve.run_from_args)
     add_client_commands(commands)
@@ -24,7 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # The top-level --url and --json are for the client commands. serve has
+    # no use for them, and ignoring them would hide a mistyped command line.
+    if args.command == "serve" and {"url", "json"} & vars(args).keys():
+        parser.error("--url and --json are for the client commands, not serve")
     return args.handler(args)
 
 

@@ -1,6 +1,6 @@
 """The CLI's client commands: one per contract handler, readable by default,
-`--json` for scripts. Exit codes: 0 ok, 1 refused by the ledger (4xx),
-2 a command line that makes no sense, 3 the ledger could not be reached."""
+`--json` for scripts. EXIT_STATUSES says what each exit status means; the
+top-level parser shows it as its epilog."""
 
 from __future__ import annotations
 
@@ -13,100 +13,170 @@ import uuid
 from datetime import datetime, timezone
 
 import httpx
+from pydantic import BaseModel
 
 from api.client import DEFAULT_URL, ApiError, LedgerClient
 from api.responses import (
     AccountView, BalanceView, BookView, HistoryPage, OrderView, TradesPage, TransferView,
 )
 
+EXIT_DONE = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2  # argparse's own status for a bad command line
 EXIT_UNREACHABLE = 3
+URL_ENV = "LEDGER_URL"
 TIME_IN_FORCE = ("GTC", "IOC", "GTD")
 
+GLOBAL_OPTIONS_HELP = f"""\
+The client commands take --url URL and --json before or after the command:
+  ledger --url http://127.0.0.1:8080 --json balance bob
+  ledger balance bob --url http://127.0.0.1:8080 --json
+Given both before and after, the one after the command wins. Without --url,
+the ledger is at ${URL_ENV}, else {DEFAULT_URL}."""
+
+EXIT_STATUSES = """\
+exit status:
+  0  done
+  1  refused by the ledger: an error answer (4xx, such as 404 or 409),
+     its message on stderr
+  2  usage error: the command line does not parse, or makes no sense
+  3  the ledger could not be reached at the URL"""
 
 class UsageError(Exception):
     """Arguments that parse one by one but make no sense together."""
 
 
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """--url and --json, added to the top-level parser, to `order` and to each
+    client command so they may come before or after the command. Their
+    default is SUPPRESS: a parser sets them only when given, so one given
+    after the command (parsed last) overrides one given before it, and one
+    given before it survives a subcommand that does not repeat it."""
+    parser.add_argument("--url", type=_url, default=argparse.SUPPRESS, metavar="URL",
+                        help=f"the Restate ingress (default: ${URL_ENV}, else {DEFAULT_URL}); "
+                             "before or after the command, the one after wins")
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print the answer as JSON, for scripts")
+
+
+def _url(text: str) -> str:
+    """An http(s) URL with a host: anything else is a usage error, not a
+    ledger that cannot be reached."""
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
+    return text
+
+
+def ledger_url(args: argparse.Namespace) -> str:
+    """--url if given, else $LEDGER_URL, else the default."""
+    if hasattr(args, "url"):
+        return args.url
+    from_env = os.environ.get(URL_ENV)
+    if not from_env:
+        return DEFAULT_URL
+    try:
+        return _url(from_env)
+    except argparse.ArgumentTypeError as err:
+        raise UsageError(f"${URL_ENV}: {err}") from None
+
+
 def add_client_commands(sub: argparse._SubParsersAction) -> None:
-    def command(name: str, help_text: str, run, under: argparse._SubParsersAction = sub
-                ) -> argparse.ArgumentParser:
-        p = under.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--url", default=os.environ.get("LEDGER_URL", DEFAULT_URL),
-                       help="the Restate ingress (default: $LEDGER_URL or %(default)s)")
-        p.add_argument("--json", action="store_true", help="print the JSON answer, for scripts")
-        p.set_defaults(run=run, handler=run_client_command)
-        return p
+    _add_account_commands(sub)
+    _add_transfer_commands(sub)
+    _add_trading_commands(sub)
 
-    def keyed(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--idempotency-key", help="the same key applies the call once")
-        return p
 
-    p = keyed(command("open", "open an account", lambda c, a: c.open(
-        a.account, a.owner, idempotency_key=a.idempotency_key)))
-    p.add_argument("account")
-    p.add_argument("--owner")
+def _command(under: argparse._SubParsersAction, name: str, help_text: str, run
+             ) -> argparse.ArgumentParser:
+    p = under.add_parser(name, help=help_text, description=help_text, epilog=EXIT_STATUSES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_global_options(p)
+    p.set_defaults(run=run, handler=run_client_command)
+    return p
+
+
+def _account(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("account", metavar="ACCOUNT", help="the account id")
+    return p
+
+
+def _keyed(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--idempotency-key", metavar="KEY",
+                   help="calls with the same key apply once; a repeat answers as the first did")
+    return p
+
+
+def _page(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--limit", type=int, metavar="N", help=f"{what} per page (1-100, default 20)")
+    p.add_argument("--before", type=int, metavar="CURSOR",
+                   help="the cursor a previous page printed, for the older page")
+
+
+def _add_account_commands(sub: argparse._SubParsersAction) -> None:
+    p = _keyed(_account(_command(sub, "open", "open an account", lambda c, a: c.open(
+        a.account, a.owner, idempotency_key=a.idempotency_key))))
+    p.add_argument("--owner", help="who holds the account (default: nobody named)")
     for name, verb in (("deposit", "deposit into"), ("withdraw", "withdraw from")):
-        p = keyed(command(name, f"{verb} an account", _amount_call(name)))
-        p.add_argument("account")
-        p.add_argument("amount", help='a decimal such as 12.50')
-        p.add_argument("asset", help="USD, EUR, BTC or ETH")
-    p = command("balance", "show an account's balances", lambda c, a: c.balance(a.account))
-    p.add_argument("account")
-    p = command("history", "show an account's history, newest first",
-                lambda c, a: c.history(a.account, a.limit, a.before))
-    p.add_argument("account")
-    p.add_argument("--limit", type=int, help="entries per page (1-100, default 20)")
-    p.add_argument("--before", type=int, help="the cursor a previous page printed")
+        p = _keyed(_account(_command(sub, name, f"{verb} an account", _amount_call(name))))
+        p.add_argument("amount", metavar="AMOUNT", help="a decimal such as 12.50")
+        p.add_argument("asset", metavar="ASSET", help="USD, EUR, BTC or ETH")
+    _account(_command(sub, "balance", "show an account's balances", lambda c, a: c.balance(a.account)))
+    p = _account(_command(sub, "history", "show an account's history, newest first",
+                          lambda c, a: c.history(a.account, a.limit, a.before)))
+    _page(p, "entries")
     for name in ("freeze", "unfreeze"):
-        p = keyed(command(name, f"{name} an account", _lifecycle_call(name)))
-        p.add_argument("account")
-    p = command("transfer", "move money between two accounts (a saga)",
-                lambda c, a: c.transfer(a.id or f"t-{uuid.uuid4().hex[:16]}", a.source, a.target,
-                                        a.asset, a.amount))
-    p.add_argument("source")
-    p.add_argument("target")
-    p.add_argument("amount")
-    p.add_argument("asset")
+        help_text = ("freeze an account: it refuses deposits, withdrawals and transfers"
+                     if name == "freeze" else "unfreeze a frozen account")
+        _keyed(_account(_command(sub, name, help_text, _lifecycle_call(name))))
+
+
+def _add_transfer_commands(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "transfer", "move money between two accounts (a saga)",
+                 lambda c, a: c.transfer(a.id or f"t-{uuid.uuid4().hex[:16]}", a.source, a.target,
+                                         a.asset, a.amount))
+    p.add_argument("source", metavar="SOURCE", help="the account debited")
+    p.add_argument("target", metavar="TARGET", help="the account credited")
+    p.add_argument("amount", metavar="AMOUNT", help="a decimal such as 12.50")
+    p.add_argument("asset", metavar="ASSET", help="USD, EUR, BTC or ETH")
     p.add_argument("--id", help="the transfer id (default: a new one); the same id never moves money twice")
-    p = command("transfer-status", "show a transfer's status", lambda c, a: c.transfer_status(a.id))
-    p.add_argument("id")
-    _add_trading_commands(sub, command)
+    p = _command(sub, "transfer-status", "show a transfer's status", lambda c, a: c.transfer_status(a.id))
+    p.add_argument("id", metavar="ID", help="the transfer id")
 
 
-def _add_trading_commands(sub: argparse._SubParsersAction, command) -> None:
+def _add_trading_commands(sub: argparse._SubParsersAction) -> None:
     order_help = "place, cancel or look up an order"
-    orders = sub.add_parser("order", help=order_help, description=order_help).add_subparsers(
-        dest="order_command", required=True, metavar="ORDER_COMMAND")
-    p = command("place", "place a limit order (a saga: hold, match, settle each fill)",
-                _place_order, under=orders)
-    p.add_argument("account")
-    p.add_argument("symbol", help="BTC-USD, ETH-USD or BTC-EUR")
-    p.add_argument("side", type=_side, help="buy or sell")
-    p.add_argument("quantity", help="of the base asset, a decimal such as 0.5")
-    p.add_argument("price", help="the limit, in the quote asset per one base unit")
+    order_parser = sub.add_parser("order", help=order_help, description=order_help, epilog=EXIT_STATUSES,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_global_options(order_parser)
+    orders = order_parser.add_subparsers(dest="order_command", required=True, metavar="ORDER_COMMAND")
+    p = _account(_command(orders, "place", "place a limit order (a saga: hold, match, settle each fill)",
+                          _place_order))
+    p.add_argument("symbol", metavar="SYMBOL", help="BTC-USD, ETH-USD or BTC-EUR")
+    p.add_argument("side", type=_side, metavar="SIDE", help="buy or sell, in any case")
+    p.add_argument("quantity", metavar="QUANTITY", help="of the base asset, a decimal such as 0.5")
+    p.add_argument("price", metavar="PRICE", help="the limit, in the quote asset per one base unit")
     p.add_argument("--id", help="the order id (default: a new one); the same id places once")
     p.add_argument("--tif", type=str.upper, choices=TIME_IN_FORCE, default="GTC",
                    help="time in force: GTC good till cancelled (default), IOC immediate or "
                         "cancel, GTD good till --expires-in-s")
     p.add_argument("--expires-in-s", type=_positive_int, metavar="N",
                    help="with --tif GTD: cancel what is left N seconds from now")
-    p = command("cancel", "cancel what is left of a live order", lambda c, a: c.cancel_order(a.id),
-                under=orders)
-    p.add_argument("id")
-    p = command("status", "show an order, its fills and its status", lambda c, a: c.order_status(a.id),
-                under=orders)
-    p.add_argument("id")
-    p = command("book", "show a symbol's order book, best prices first",
-                lambda c, a: c.book(a.symbol, a.depth))
-    p.add_argument("symbol")
-    p.add_argument("--depth", type=int, help="price levels per side (1-100, default 20)")
-    p = command("trades", "show a symbol's trades, newest first",
-                lambda c, a: c.trades(a.symbol, a.limit, a.before))
-    p.add_argument("symbol")
-    p.add_argument("--limit", type=int, help="trades per page (1-100, default 20)")
-    p.add_argument("--before", type=int, help="the cursor a previous page printed")
+    p = _command(orders, "cancel", "cancel what is left of a live order", lambda c, a: c.cancel_order(a.id))
+    p.add_argument("id", metavar="ID", help="the order id")
+    p = _command(orders, "status", "show an order, its fills and its status", lambda c, a: c.order_status(a.id))
+    p.add_argument("id", metavar="ID", help="the order id")
+    p = _command(sub, "book", "show a symbol's order book, best prices first",
+                 lambda c, a: c.book(a.symbol, a.depth))
+    p.add_argument("symbol", metavar="SYMBOL", help="BTC-USD, ETH-USD or BTC-EUR")
+    p.add_argument("--depth", type=int, metavar="N", help="price levels per side (1-100, default 20)")
+    p = _command(sub, "trades", "show a symbol's trades, newest first",
+                 lambda c, a: c.trades(a.symbol, a.limit, a.before))
+    p.add_argument("symbol", metavar="SYMBOL", help="BTC-USD, ETH-USD or BTC-EUR")
+    _page(p, "trades")
 
 
 def _side(text: str) -> str:
@@ -138,24 +208,32 @@ def _place_order(client: LedgerClient, args: argparse.Namespace):
 
 
 def run_client_command(args: argparse.Namespace) -> int:
+    url = None
     try:
-        with LedgerClient(args.url) as client:
+        url = ledger_url(args)
+        with LedgerClient(url) as client:
             answer = args.run(client, args)
     except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(f"error: {err}", EXIT_USAGE)
     except ApiError as err:
-        print(f"error {err.status_code}: {err.message}", file=sys.stderr)
-        return EXIT_REFUSED
+        return _fail(f"error {err.status_code}: {err.message}", EXIT_REFUSED)
     except httpx.TransportError as err:
-        print(f"cannot reach the ledger at {args.url} ({err}); is `make serve` running?",
-              file=sys.stderr)
-        return EXIT_UNREACHABLE
-    print(json.dumps(answer.model_dump(exclude_none=True)) if args.json else render(answer))
-    return 0
+        return _fail(f"cannot reach the ledger at {url} ({err}); is `make serve` running?",
+                     EXIT_UNREACHABLE)
+    print(to_json(answer) if getattr(args, "json", False) else render(answer))
+    return EXIT_DONE
 
 
-def render(answer) -> str:
+def _fail(message: str, status: int) -> int:
+    print(message, file=sys.stderr)
+    return status
+
+
+def to_json(answer: BaseModel) -> str:
+    return json.dumps(answer.model_dump(mode="json", exclude_none=True))
+
+
+def render(answer: BaseModel) -> str:
     if isinstance(answer, TransferView):
         lines = [f"transfer {answer.transfer}: {answer.status}",
                  f"  {answer.source} -> {answer.target}  {answer.amount} {answer.asset}"]
@@ -164,7 +242,7 @@ def render(answer) -> str:
         return "\n".join(lines)
     if isinstance(answer, HistoryPage):
         return _render_history(answer)
-    if isinstance(answer, BalanceView):
+    if isinstance(answer, (BalanceView, AccountView)):
         return _render_balances(answer)
     if isinstance(answer, OrderView):
         return _render_order(answer)
@@ -172,7 +250,7 @@ def render(answer) -> str:
         return _render_book(answer)
     if isinstance(answer, TradesPage):
         return _render_trades(answer)
-    return json.dumps(answer.model_dump(), indent=2)
+    return json.dumps(answer.model_dump(mode="json"), indent=2)
 
 
 def _render_balances(view: BalanceView) -> str:
