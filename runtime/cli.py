@@ -7,12 +7,12 @@ import argparse
 
 from runtime import serve
 from runtime.commands import (
-    EXIT_STATUSES, GLOBAL_OPTIONS_HELP, add_client_commands, add_global_options,
+    EXIT_STATUSES, GLOBAL_OPTIONS_HELP, LedgerArgumentParser, add_client_commands, add_global_options,
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = LedgerArgumentParser(
         prog="ledger", description="restate-ledger: a trading ledger on Restate",
         epilog=f"{GLOBAL_OPTIONS_HELP}\n\n{EXIT_STATUSES}",
         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -42,8 +42,31 @@ exit status:
   2  usage error: the command line does not parse, or makes no sense
   3  the ledger could not be reached at the URL"""
 
+# Every C0 control character, DEL and every C1 control character: what a
+# terminal may act on (move the cursor, recolour, retitle, start a CSI with
+# U+009B) instead of showing.
+_CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
+
+
+def visible(text: str) -> str:
+    """`text` with each control character written as \\xNN. The CLI passes
+    everything it prints that it did not write itself through this: an
+    owner, a reason or an error message may hold anything a client once
+    sent, and must not act on the user's terminal."""
+    return text.translate(_CONTROL_ESCAPES)
+
+
 class UsageError(Exception):
     """Arguments that parse one by one but make no sense together."""
+
+
+class LedgerArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, but its error messages (which quote what was typed,
+    e.g. `unrecognized arguments: ...`) go out with control characters
+    escaped. Subparsers inherit the class."""
+
+    def error(self, message: str):
+        super().error(visible(message))  # exits with status 2
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
@@ -225,15 +248,21 @@ def run_client_command(args: argparse.Namespace) -> int:
 
 
 def _fail(message: str, status: int) -> int:
-    print(message, file=sys.stderr)
+    print(visible(message), file=sys.stderr)
     return status
 
 
 def to_json(answer: BaseModel) -> str:
-    return json.dumps(answer.model_dump(mode="json", exclude_none=True))
+    # ensure_ascii (json.dumps' default, stated here on purpose) writes every
+    # control character as \uXXXX: the JSON stays one line a script can
+    # parse, and nothing in it acts on a terminal.
+    return json.dumps(answer.model_dump(mode="json", exclude_none=True), ensure_ascii=True)
 
 
 def render(answer: BaseModel) -> str:
+    """The readable answer. Every string from the ledger is escaped first
+    (visible()), so only the newlines this function writes reach the terminal."""
+    answer = _visible_answer(answer)
     if isinstance(answer, TransferView):
         lines = [f"transfer {answer.transfer}: {answer.status}",
                  f"  {answer.source} -> {answer.target}  {answer.amount} {answer.asset}"]
@@ -250,7 +279,23 @@ def render(answer: BaseModel) -> str:
         return _render_book(answer)
     if isinstance(answer, TradesPage):
         return _render_trades(answer)
-    return json.dumps(answer.model_dump(mode="json"), indent=2)
+    return json.dumps(answer.model_dump(mode="json"), indent=2, ensure_ascii=True)
+
+
+def _visible_answer(value):
+    """A copy of an answer (a model, or what one holds) with visible() applied
+    to every string in it, dict keys and fields a newer ledger added included.
+    model_copy does not validate: an escaped string stays as it is."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, BaseModel):
+        fields = dict(value)  # declared fields and extra ones alike
+        return value.model_copy(update={name: _visible_answer(v) for name, v in fields.items()})
+    if isinstance(value, dict):
+        return {_visible_answer(k): _visible_answer(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_visible_answer(v) for v in value)
+    return value
 
 
 def _render_balances(view: BalanceView) -> str:

@@ -1,21 +1,31 @@
 """The `ledger` command as a user runs it: against the live stack, and, for
-what needs no ledger (the command line), in-process."""
+what needs no ledger (the command line, the output's escaping), in-process or
+against a stub ingress."""
 
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from api.responses import (
+    AccountView, BookView, HistoryPage, OrderView, TradesPage, TransferView,
+)
 from runtime.cli import main
+from runtime.commands import render, visible
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 UNREACHABLE_URL = "http://127.0.0.1:9"
 CLIENT_COMMANDS = ["open", "deposit", "withdraw", "balance", "history", "freeze", "unfreeze",
                    "transfer", "transfer-status", "order place", "order cancel", "order status",
                    "book", "trades"]
+# What a terminal may act on: C0, DEL and C1.
+CONTROL = {chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))}
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -104,6 +114,14 @@ def test_ledger_url_is_the_default_and_url_overrides_it(stack, new_id):
     assert overridden.returncode == 0, overridden.stderr
 
 
+def test_a_refused_control_character_is_reported_escaped(stack, new_id):
+    # The ledger refuses a control character in any string; whatever its
+    # message quotes reaches the terminal escaped.
+    out = ledger(stack, "open", new_id(), "--owner", "a\x1b[31mred")
+    assert out.returncode == 1 and out.stderr.startswith("error 400: "), out.stderr
+    assert not CONTROL & set(out.stderr.rstrip("\n")), repr(out.stderr)
+
+
 def test_unreachable_ledger_exits_3():
     out = run("balance", "alice", "--url", UNREACHABLE_URL)
     assert out.returncode == 3 and "cannot reach the ledger" in out.stderr
@@ -154,12 +172,128 @@ def test_usage_errors_exit_2(capsys, monkeypatch, argv):
     assert "error" in capsys.readouterr().err
 
 
+def test_a_bad_ledger_url_in_the_environment_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.setenv("LEDGER_URL", "localhost:8080")
+    assert status_of(["balance", "a"]) == 2
+    assert capsys.readouterr().err == "error: $LEDGER_URL: 'localhost:8080' is not an http:// or https:// URL\n"
+
+
 def test_the_command_exits_2_on_a_usage_error():
     out = run("balance")
     assert out.returncode == 2 and "the following arguments are required: ACCOUNT" in out.stderr
 
 
-def test_a_bad_ledger_url_in_the_environment_is_a_usage_error(capsys, monkeypatch):
-    monkeypatch.setenv("LEDGER_URL", "localhost:8080")
-    assert status_of(["balance", "a"]) == 2
-    assert capsys.readouterr().err == "error: $LEDGER_URL: 'localhost:8080' is not an http:// or https:// URL\n"
+def test_a_usage_error_escapes_what_it_quotes():
+    out = run("balance", "a", "b\x1b]0;title\x07")
+    assert out.returncode == 2
+    assert out.stderr.splitlines()[-1] == r"ledger: error: unrecognized arguments: b\x1b]0;title\x07"
+
+
+# --- control characters from the ledger ---------------------------------------
+
+HOSTILE = "a\u0000b\u001b[31m\u009b2J\u007f\n"
+HOSTILE_SHOWN = r"a\x00b\x1b[31m\x9b2J\x7f\x0a"
+
+
+def test_visible_escapes_every_control_character_and_nothing_else():
+    assert visible(HOSTILE) == HOSTILE_SHOWN
+    assert visible("".join(sorted(CONTROL))) == "".join(f"\\x{ord(c):02x}" for c in sorted(CONTROL))
+    plain = "".join(chr(c) for c in range(0x20, 0x7F)) + "\u00a0é€😀"
+    assert visible(plain) == plain
+
+
+def assert_printable(text: str) -> None:
+    """Nothing a terminal acts on, but the newlines render() writes itself."""
+    assert not CONTROL & set(text.replace("\n", "")), repr(text)
+
+
+def test_render_escapes_an_account_owner_and_every_other_string():
+    view = AccountView.model_validate({
+        "account": "acc\x1b", "owner": HOSTILE, "status": "OPEN",
+        "balances": {"US\x07D": {"available": "1.00\x9b", "reserved": "0.00", "total": "1.00"}}})
+    text = render(view)
+    assert_printable(text)
+    assert text.splitlines() == [
+        rf"account acc\x1b (OPEN, owner {HOSTILE_SHOWN})",
+        r"  asset    available  reserved  total",
+        r"  US\x07D   1.00\x9b      0.00   1.00",
+    ]
+
+
+@pytest.mark.parametrize("answer, shown", [
+    (TransferView(transfer="t\x1b", status="COMPENSATED", source="s\x00", target="t\x9b", asset="USD",
+                  amount="1.00", reason=HOSTILE),
+     [r"transfer t\x1b: COMPENSATED", r"  s\x00 -> t\x9b  1.00 USD", f"  reason: {HOSTILE_SHOWN}"]),
+    (HistoryPage(account="a\x1b", next=None, entries=[
+        {"seq": 1, "kind": "open\x1b", "at_ms": 0, "ref": "r\x07"}]),
+     [r"account a\x1b", "  seq      kind  amount  asset    ref", r"  1    open\x1b                 r\x07"]),
+    (OrderView(order="o\x1b", account="a", symbol="BTC-USD", side="BUY", quantity="1", price="2",
+               time_in_force="GTC", filled="0", status="CANCELLED", fills=[], reason=HOSTILE),
+     [r"order o\x1b: CANCELLED", "  a BUY 1 BTC-USD @ 2 (GTC), filled 0", f"  reason: {HOSTILE_SHOWN}"]),
+    (BookView(symbol="X\x1b", bids=[{"price": "1\x9b", "quantity": "2"}], asks=[]),
+     [r"book X\x1b", "  bid price  quantity  |  ask price  quantity", r"      1\x9b         2  |"]),
+    (TradesPage(symbol="X", next=None, trades=[
+        {"seq": 1, "trade": "t\x00", "price": "1", "quantity": "2", "taker_side": "BUY"}]),
+     ["trades X", "  seq  trade  taker  price  quantity", r"    1  t\x00  BUY        1         2"]),
+], ids=["transfer", "history", "order", "book", "trades"])
+def test_render_escapes_every_answer(answer, shown):
+    text = render(answer)
+    assert_printable(text)
+    assert text.splitlines() == shown
+
+
+# --- against a stub ingress that answers control characters -------------------
+
+
+class _Stub(BaseHTTPRequestHandler):
+    answers: dict[str, tuple[int, bytes]] = {}
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        status, body = self.answers.get(self.path, (404, b'{"message": "no such handler"}'))
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:  # keep the test output clean
+        pass
+
+
+@pytest.fixture
+def stub_url() -> Iterator[str]:
+    """An ingress on a free port answering _Stub.answers, path by path."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        _Stub.answers = {}
+
+
+STORED = {"account": "a", "owner": HOSTILE, "status": "OPEN", "balances": {}}
+
+
+def test_an_error_message_goes_to_stderr_escaped(stub_url, capsys):
+    _Stub.answers = {"/Account/a/withdraw": (409, json.dumps({"message": f"frozen by {HOSTILE}"}).encode())}
+    assert main(["withdraw", "a", "1", "USD", "--url", stub_url]) == 1
+    out = capsys.readouterr()
+    assert (out.out, out.err) == ("", f"error 409: frozen by {HOSTILE_SHOWN}\n")
+
+
+def test_an_owner_stored_with_control_characters_prints_escaped(stub_url, capsys):
+    _Stub.answers = {"/Account/a/open": (200, json.dumps(STORED).encode())}
+    assert main(["open", "a", "--url", stub_url]) == 0
+    assert capsys.readouterr().out == f"account a (OPEN, owner {HOSTILE_SHOWN})\n  no balances yet\n"
+
+
+def test_json_output_escapes_control_characters_as_json_does(stub_url, capsys):
+    _Stub.answers = {"/Account/a/open": (200, json.dumps(STORED).encode())}
+    assert main(["--json", "open", "a", "--url", stub_url]) == 0
+    printed = capsys.readouterr().out
+    assert printed.isascii() and not CONTROL & set(printed.rstrip("\n"))
+    assert json.loads(printed) == {k: v for k, v in STORED.items()}
