@@ -1,14 +1,96 @@
-"""Limits on what a client controls, each refused with a clear 4xx.
-(Key length, body size and page sizes are in test_bad_input.py.)"""
+"""Limits on what a client controls, each refused with a clear 4xx: every
+row of the Limits table in docs/api.md is sent, and the answer must be the
+one the table shows (its `...` stands for any text). The table is the
+oracle, so the docs and the messages cannot drift apart."""
 
 import asyncio
+import re
+from pathlib import Path
 
+import httpx
 import pytest
 
 from ledger.account import MAX_LIVE_HOLDS
 from api.client import ApiError, AsyncLedgerClient
 
 pytestmark = pytest.mark.live
+
+API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+JSON = {"content-type": "application/json"}
+
+
+def limits_table() -> dict[str, tuple[int, str]]:
+    """The Limits table's rows: what is limited -> the status and message
+    the table shows past the limit (the first, where it shows two)."""
+    text = API_DOC.read_text(encoding="utf-8")
+    section = text.split("\n## Limits", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines()[:200]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        answer = re.match(r"(\d{3}) `([^`]+)`", cells[-1]) if len(cells) == 3 else None
+        if answer:
+            rows[cells[0]] = (int(answer.group(1)), answer.group(2))
+    assert rows, f"no Limits table found in {API_DOC}"
+    return rows
+
+
+def matches(shown: str, message: str) -> bool:
+    pattern = ".*".join(re.escape(part) for part in shown.split("..."))
+    return re.fullmatch(pattern, message) is not None
+
+
+def _body(size_bytes: int) -> bytes:
+    start = b'{"asset": "USD", "amount": "1", "pad": "'
+    return start + b"x" * (size_bytes - len(start) - 2) + b'"}'
+
+
+def _order(quantity: str, price: str = "1.00", **extra) -> dict:
+    return {"account": "{account}", "symbol": "BTC-USD", "side": "BUY", "quantity": quantity, "price": price,
+            **extra}
+
+
+# What each row limits -> the request that goes past it: (path, JSON body or raw bytes).
+# "{account}" is an open account holding 100.00 USD and 1.5 BTC; "{id}" a fresh id.
+PAST_THE_LIMIT = {
+    "account, transfer and order ids (keys)": ("/Account/a%20b/balance", {}),
+    "request body": ("/Account/{account}/deposit", _body(20013)),
+    "an amount's text": ("/Account/{account}/deposit", {"asset": "USD", "amount": "1" * 61}),
+    "an amount, and what a deposit or credit may bring a balance to":
+        ("/Account/{account}/deposit", {"asset": "USD", "amount": "1" + "0" * 36}),
+    "an order's value (quantity × price)": ("/Order/{id}/place", _order("0.00000001", "0.01")),
+    "quantity and price precision": ("/Order/{id}/place", _order("0.000000001")),
+    "a GTD order's expiry": ("/Order/{id}/place", _order("0.01", time_in_force="GTD", expires_at_ms=1)),
+    "history and trades pages": ("/Account/{account}/history", {"limit": 0}),
+    "a page cursor": ("/Account/{account}/history", {"before": 0}),
+    "book depth": ("/OrderBook/BTC-USD/book", {"depth": 101}),
+    "an account's owner": ("/Account/{id}/open", {"owner": "x" * 129}),
+}
+# Rows proven by a test of their own below (they need many calls).
+OWN_TEST = {"open orders per account"}
+
+
+def test_every_row_of_the_limits_table_is_tested():
+    assert set(limits_table()) == set(PAST_THE_LIMIT) | OWN_TEST
+
+
+@pytest.mark.parametrize("what", sorted(PAST_THE_LIMIT))
+def test_past_each_limit_the_answer_is_the_one_the_table_shows(stack, funded, new_id, what):
+    status, shown = limits_table()[what]
+    path, body = PAST_THE_LIMIT[what]
+    fill = {"account": funded, "id": new_id("lim")}
+    if isinstance(body, dict):
+        body = httpx.Request("POST", "/", json={k: v.format(**fill) if isinstance(v, str) else v
+                                                for k, v in body.items()}).content
+    with httpx.Client(base_url=stack.ingress_url, timeout=30, trust_env=False) as ingress:
+        response = ingress.post(path.format(**fill), content=body, headers=JSON)
+    message = response.json()["message"]
+    assert (response.status_code, matches(shown, message)) == (status, True), (what, shown, message)
+
+
+def test_matching_a_shown_message_can_fail():
+    assert matches("amount: ... exceeds", "amount: 1 USD exceeds")
+    assert not matches("amount: ... exceeds", "amount: 1 USD exceeds it")
+    assert not matches("limit: must be from 1 to 100, got 0", "limit: must be from 1 to 100, got 1")
 
 
 def test_open_orders_per_account_are_capped(stack, new_id):
@@ -30,8 +112,10 @@ def test_open_orders_per_account_are_capped(stack, new_id):
             assert {o.status for o in placed} == {"ACCEPTED"}
             with pytest.raises(ApiError) as over:
                 await ledger.place_order(f"{account}-over", account, "BTC-USD.FAULTY", "SELL", "0.001", "50000")
-            assert over.value.status_code == 409
-            assert f"has {MAX_LIVE_HOLDS} open orders" in over.value.message
+            status, shown = limits_table()["open orders per account"]
+            shown = shown.replace("order o-1 ", f"order {account}-over ").replace("account a ", f"account {account} ")
+            assert (over.value.status_code, over.value.message) == (status, shown)
+            assert f"has {MAX_LIVE_HOLDS} open orders" in shown
             # one cancelled makes room for one more
             await ledger.cancel_order(ids[0])
             again = await ledger.place_order(f"{account}-room", account, "BTC-USD.FAULTY", "SELL", "0.001", "50000")
