@@ -206,13 +206,17 @@ def test_order_status_json_is_the_contract_answer(stack, new_id):
     far = max(99_999_900, minor(bids[0]["price"], USD) + 1 if bids else 0)  # above any bid: it rests
     ok(stack, "order", "place", account, SYMBOL, "sell", "0.25", fmt(far, USD), "--id", order_id)
     ok(stack, "order", "cancel", order_id)
-    out = ledger(stack, "order", "status", order_id, "--json")
-    assert out.returncode == 0
-    assert json.loads(out.stdout) == {
+    expected = {
         "order": order_id, "account": account, "symbol": SYMBOL, "side": "SELL",
         "quantity": "0.25000000", "price": fmt(far, USD), "time_in_force": "GTC",
         "filled": "0.00000000", "status": "CANCELLED", "fills": [], "reason": "cancelled by request",
     }
+    # --json after the command, before it, and between `order` and `status`.
+    for args in (["order", "status", order_id, "--json"], ["--json", "order", "status", order_id],
+                 ["order", "--json", "status", order_id]):
+        out = ledger(stack, *args)
+        assert out.returncode == 0, (args, out.stderr)
+        assert json.loads(out.stdout) == expected, args
 
 
 def test_refusals_exit_1_with_the_message(stack, new_id):
