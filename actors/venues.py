@@ -6,29 +6,41 @@ rests, and (for an order it finished) what its hold gives back; it refuses
 with a TerminalError, and a submit that takes longer than `timeout` is
 treated as failed and cancelled at the venue.
 
-The fault-injecting venue exists for the tests of the place saga's
-compensations; it is listed only when LEDGER_FAULTY_VENUE=1. What it does is
-chosen by the order id's first word: refuse-*, fail-*, slow-* (answers after
-5 s, past its 1 s timeout); any other id rests and never fills.
+The symbols of ledger.symbols go to our OrderBook. An app that serves more
+than the ledger lists its own symbols, each with its venue, through
+`register` when its module is imported, before it serves: the tests' app
+its fault-injecting venue (tests/apps/), the bench's a book of its own.
+The production app (actors/app.py) registers none.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Awaitable, Protocol
 
 import restate
 
-from actors import book
-from actors.shell import call, handler
+from actors import book, config
+from actors.shell import call
 from api.requests import SubmitBody, VenueCancelBody
 from api.responses import VenueCancelled, VenueOutcome
-from ledger.errors import Refused
 from ledger.order import Order
-from ledger.symbols import FAULTY, Side, hold_minor
+from ledger.symbols import SYMBOLS, Symbol
 
 
 class VenueTimeout(Exception):
     pass
+
+
+class Venue(Protocol):
+    """What the place saga needs of a venue. `timeout`: None when the venue
+    answers every submit exactly once (a timed-out submit could have matched)."""
+
+    timeout: timedelta | None
+
+    def submit(self, ctx, order: Order, may_rest: bool) -> Awaitable[VenueOutcome]: ...
+
+    def cancel(self, ctx, order: Order) -> Awaitable[VenueCancelled]: ...
 
 
 class BookVenue:
@@ -38,30 +50,36 @@ class BookVenue:
     timeout: timedelta | None = None
 
     def submit(self, ctx, order: Order, may_rest: bool):
-        return call(ctx, book.submit, order.symbol.code, _submit_body(order, may_rest))
+        return call(ctx, book.submit, order.symbol.code, submit_body(order, may_rest))
 
     def cancel(self, ctx, order: Order):
-        return call(ctx, book.cancel, order.symbol.code, _cancel_body(order))
+        return call(ctx, book.cancel, order.symbol.code, cancel_body(order))
 
 
-class FaultyVenue:
-    timeout = timedelta(seconds=1)
-
-    def submit(self, ctx, order: Order, may_rest: bool):
-        return call(ctx, faulty_submit, order.order_id, _submit_body(order, may_rest))
-
-    def cancel(self, ctx, order: Order):
-        return call(ctx, faulty_cancel, order.order_id, _cancel_body(order))
+BOOK = BookVenue()
+# The venues of the registered symbols, by code; every other symbol's is BOOK.
+_VENUES: dict[str, Venue] = {}
 
 
-VENUES = {"book": BookVenue(), "faulty": FaultyVenue()}
+def register(sym: Symbol, venue: Venue = BOOK) -> None:
+    """List `sym` beside ledger.symbols.SYMBOLS and send its orders to
+    `venue`. At import time of an app module, before it serves: the objects
+    look symbols up at each call (config.EXTRA_SYMBOLS). The same symbol and
+    venue again changes nothing; another one under a listed code is refused."""
+    listed = {s.code: s for s in (*SYMBOLS.values(), *config.EXTRA_SYMBOLS)}
+    if sym.code in listed:
+        if listed[sym.code] == sym and _VENUES.get(sym.code) is venue:
+            return
+        raise ValueError(f"symbol {sym.code} is already listed")
+    _VENUES[sym.code] = venue
+    config.EXTRA_SYMBOLS = (*config.EXTRA_SYMBOLS, sym)
 
 
-def venue_for(order: Order):
-    return VENUES[order.symbol.venue]
+def venue_for(order: Order) -> Venue:
+    return _VENUES.get(order.symbol.code, BOOK)
 
 
-async def submit_with_timeout(ctx, venue, order: Order, may_rest: bool) -> VenueOutcome:
+async def submit_with_timeout(ctx, venue: Venue, order: Order, may_rest: bool) -> VenueOutcome:
     answer = venue.submit(ctx, order, may_rest)
     if venue.timeout is None:
         return await answer
@@ -72,39 +90,13 @@ async def submit_with_timeout(ctx, venue, order: Order, may_rest: bool) -> Venue
             raise VenueTimeout(f"the venue did not answer within {venue.timeout.total_seconds():g} s")
 
 
-def _submit_body(order: Order, may_rest: bool) -> SubmitBody:
+def submit_body(order: Order, may_rest: bool) -> SubmitBody:
+    """What a venue's submit handler is sent for `order`."""
     return SubmitBody(order=order.order_id, account=order.account, side=order.side.value,
                       quantity_minor=order.quantity_minor, price_minor=order.price_minor,
                       may_rest=may_rest)
 
 
-def _cancel_body(order: Order) -> VenueCancelBody:
+def cancel_body(order: Order) -> VenueCancelBody:
+    """What a venue's cancel handler is sent for `order`."""
     return VenueCancelBody(order=order.order_id, side=order.side.value, price_minor=order.price_minor)
-
-
-# --- the fault-injecting venue (key = order id) --------------------------------
-
-faulty_venue = restate.VirtualObject("FaultyVenue")
-
-
-@handler(faulty_venue, internal=True, key_name="order", name="submit")
-async def faulty_submit(ctx: restate.ObjectContext, key: str, req: SubmitBody) -> VenueOutcome:
-    behaviour = key.split("-", 1)[0]
-    if behaviour == "refuse":
-        raise Refused("the venue refused the order")
-    if behaviour == "fail":
-        raise restate.TerminalError("the venue failed", status_code=502)
-    if behaviour == "slow":
-        await ctx.sleep(timedelta(seconds=5))
-    ctx.set("resting", req.model_dump())
-    return VenueOutcome(fills=[], filled_minor=0, rested=True, release_minor=None, cancel_reason=None)
-
-
-@handler(faulty_venue, internal=True, key_name="order", name="cancel")
-async def faulty_cancel(ctx: restate.ObjectContext, key: str, req: VenueCancelBody) -> VenueCancelled:
-    resting = await ctx.get("resting")
-    if resting is None:
-        return VenueCancelled(cancelled=False, release_minor=None)
-    ctx.clear("resting")
-    _, held = hold_minor(FAULTY, Side(resting["side"]), resting["quantity_minor"], resting["price_minor"])
-    return VenueCancelled(cancelled=True, release_minor=held)

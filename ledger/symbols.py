@@ -35,7 +35,6 @@ class Symbol:
     code: str
     base: Asset
     quote: Asset
-    venue: str = "book"  # which venue takes its orders (see actors/venues.py)
 
 
 SYMBOLS = MappingProxyType({
@@ -45,10 +44,6 @@ SYMBOLS = MappingProxyType({
         Symbol("BTC-EUR", ASSETS["BTC"], ASSETS["EUR"]),
     )
 })
-
-# A symbol routed to the fault-injecting venue; the endpoint lists it only
-# when told to (LEDGER_FAULTY_VENUE=1), for the tests of compensation.
-FAULTY = Symbol("BTC-USD.FAULTY", ASSETS["BTC"], ASSETS["USD"], venue="faulty")
 
 
 def symbol(code: object, extra: tuple[Symbol, ...] = (), field: str = "symbol") -> Symbol:

@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Stack]:
-    """restate-server and our endpoint (actors.app:app), registered; once per session."""
+    """restate-server and our endpoint (tests.apps.ledger_app:app), registered; once per session."""
     try:
         running = harness.session_stack(tmp_path_factory.mktemp("stack"))
     except harness.AppImportError as error:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import paths, signing
-from runtime.endpoint import DEFAULT_APP, DEFAULT_SERVER, Endpoint
+from runtime.endpoint import DEFAULT_SERVER, Endpoint
 from runtime.process import stop_all
 from runtime.registration import register_and_wait
 from runtime.stack import (  # noqa: F401 (distinct_free_ports: used by tests)
@@ -110,10 +110,11 @@ class Stack:
         return f"Stack({self.server!r}, {self.endpoint!r})"
 
 
+# What the live suite serves: the ledger and the fault-injecting venue.
+LEDGER_TEST_APP = "tests.apps.ledger_app:app"
 # The live suite trades with fees, so conservation is proven with the fee
-# account in it, and lists the fault-injecting venue's symbol.
+# account in it.
 ENDPOINT_ENV = {
-    "LEDGER_FAULTY_VENUE": "1",
     "LEDGER_MAKER_FEE_BPS": "10",
     "LEDGER_TAKER_FEE_BPS": "20",
     "LEDGER_FEE_ACCOUNT": "fees",
@@ -136,7 +137,7 @@ def check_app_importable(app: str) -> None:
 
 def start_stack(
     workdir: Path,
-    app: str = DEFAULT_APP,
+    app: str = LEDGER_TEST_APP,
     *,
     partitions: int = 1,
     timeout_s: float = START_TIMEOUT_S,
@@ -160,7 +161,7 @@ def start_stack(
 _session_stack: Stack | None = None
 
 
-def session_stack(workdir: Path, app: str = DEFAULT_APP) -> Stack:
+def session_stack(workdir: Path, app: str = LEDGER_TEST_APP) -> Stack:
     """The session's stack, started on first use."""
     global _session_stack
     if _session_stack is None:

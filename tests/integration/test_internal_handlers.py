@@ -3,11 +3,7 @@
 import httpx
 import pytest
 
-from actors.account import account
-from actors.book import order_book
-from actors.order import order
-from actors.transfer import transfer
-from actors.venues import faulty_venue
+from tests.apps.ledger_app import SERVICES
 from tests.integration.helpers import snapshot
 
 pytestmark = pytest.mark.live
@@ -32,8 +28,7 @@ INTERNAL = {
 
 
 def test_every_internal_handler_is_listed_here():
-    services = (account, transfer, order, order_book, faulty_venue)
-    private = {(s.name, name) for s in services for name, h in s.handlers.items() if h.ingress_private}
+    private = {(s.name, name) for s in SERVICES for name, h in s.handlers.items() if h.ingress_private}
     assert private == set(INTERNAL)
 
 

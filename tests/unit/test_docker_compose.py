@@ -128,6 +128,13 @@ def test_ledger_runs_the_default_asgi_server_and_stops_it_as_serve_does(services
     assert ", ".join(f'"{arg}"' for arg in argv) in dockerfile
 
 
+def test_the_image_ships_no_test_doubles_or_tools():
+    # The tests' app and its fault-injecting venue live under tests/; the
+    # bench's objects under bench/: neither is copied into the image.
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"tests", "bench"} <= set(ignored)
+
+
 def test_register_posts_the_ledger_uri_to_an_admin_api(services):
     script = command(services["register"])
     assert re.search(r"http://restate-[123]:9070/deployments", script)
