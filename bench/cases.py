@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench import postgres as pg
-from bench.noop_app import LEVEL_BOOK as LEVEL_SYMBOL
+from bench.app import LEVEL_BOOK as LEVEL_SYMBOL
 from bench.http import CallFailed, RawHttp
 from bench.load import Op, run_all
 from ledger.money import parse_amount
@@ -237,7 +237,7 @@ class Workloads:
 
         def chunk(c: int, n: int):
             first = n * SEED_CHUNK
-            return self.post(f"/OrderBook/{symbol}/bench_seed_book", _body({
+            return self.post(f"/BenchBook/{symbol}/seed", _body({
                 "side": side, "orders": min(SEED_CHUNK, orders - first),
                 "first_price_minor": level_minor if level_price else 100_000_000 + first * 100,
                 "step_minor": 0 if level_price else 100,

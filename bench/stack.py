@@ -1,5 +1,5 @@
 """A fresh restate-server (1 partition, its own temp data) and the ledger's
-endpoint serving bench.noop_app, signed, as `ledger serve` runs them; plus,
+endpoint serving bench.app, signed, as `ledger serve` runs them; plus,
 optionally, extra endpoints on other ASGI servers serving a lone no-op."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from runtime.stack import distinct_free_ports, start_single_node
 from runtime.restate_server import RestateServer
 
 HOST = "127.0.0.1"
-APP = "bench.noop_app:app"
+APP = "bench.app:app"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 5.0  # then SIGKILL: a stop never hangs the benchmark
 

@@ -1,6 +1,7 @@
 """What each app serves: production (`ledger serve`, the Docker image) the
 ledger's four objects and nothing else; the tests' app those plus the
-fault-injecting venue."""
+fault-injecting venue; the bench's app its own objects, without changing
+the ledger's."""
 
 from __future__ import annotations
 
@@ -42,6 +43,16 @@ def test_a_listed_code_cannot_be_registered_again_as_another_symbol():
     with pytest.raises(ValueError, match="already listed"):
         venues.register(FAULTY)  # listed, with another venue
     venues.register(FAULTY, venues.venue_for(_order(FAULTY)))  # the same again: no change
+
+
+def test_the_bench_app_adds_its_handlers_to_a_copy_of_account():
+    from bench import app as bench_app
+
+    [bench_account] = [s for s in bench_app.SERVICES if s.name == "Account"]
+    assert bench_account is not production.account
+    assert "bench_read" in bench_account.handlers
+    assert not [name for name in production.account.handlers if name.startswith("bench")]
+    assert set(production.account.handlers) < set(bench_account.handlers)
 
 
 @pytest.mark.live
