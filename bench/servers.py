@@ -14,7 +14,6 @@ signing (LEDGER_IDENTITY_KEYS) is honoured as on `serve`'s endpoint.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 
@@ -44,15 +43,13 @@ def _serve_hypercorn_stock(app_spec: str, host: str, port: int) -> None:
     config.bind = [f"{host}:{port}"]
     config.graceful_timeout = endpoint_main.DEFAULT_GRACEFUL_TIMEOUT_S
     app = endpoint_main.load_app(app_spec, endpoint_main.identity_keys_from_env())
-    asyncio.run(endpoint_main._serve(app, config))
+    asyncio.run(endpoint_main.serve_until_stopped(app, config))
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="serve an app on stock hypercorn (the baseline)")
-    parser.add_argument("--app", required=True)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args(argv)
+    from runtime import endpoint_main
+
+    args = endpoint_main.argument_parser("serve an app on stock hypercorn (the baseline)").parse_args(argv)
     _serve_hypercorn_stock(args.app, args.host, args.port)
 
 

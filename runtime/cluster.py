@@ -27,16 +27,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
 
 from runtime import paths
+from runtime.poll import Deadline, polls
 from runtime.process import (
-    POLL_INTERVAL_S, PORT_WAIT_S, PortInUseError, StartupError, free_port, http_url, stop_all,
-    wait_ports_free,
+    PORT_WAIT_S, StartupError, distinct_free_ports, http_url, on_fresh_ports, stop_all, wait_ports_free,
 )
 from runtime.restate_server import RestateServer
 
@@ -46,7 +45,6 @@ DEFAULT_REPLICATION = 2
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 10.0
 _HEALTH_TIMEOUT_S = 1.0
-_PORT_ATTEMPTS = 3
 
 
 class ClusterNode(RestateServer):
@@ -63,7 +61,7 @@ class ClusterNode(RestateServer):
     def spawn(self, timeout_s: float = PORT_WAIT_S) -> None:
         """Starts the process once its ports are free; does not wait for health."""
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        wait_ports_free(self.host, self.ports, time.monotonic() + timeout_s)
+        wait_ports_free(self.host, self.ports, timeout_s)
         self._process.spawn()
 
     def healthy(self, client: httpx.Client) -> bool:
@@ -191,11 +189,11 @@ class Cluster:
     def start(self, timeout_s: float = START_TIMEOUT_S) -> None:
         """Spawns every node, then waits until each answers health on admin and
         ingress. Stops them all if that does not happen within `timeout_s`."""
-        deadline = time.monotonic() + timeout_s
+        deadline = Deadline(timeout_s)
         try:
             for node in self.nodes:
                 node.spawn()
-            self.wait_healthy(deadline - time.monotonic())
+            self.wait_healthy(deadline.remaining_s())
         except BaseException:
             self.stop()
             raise
@@ -203,10 +201,9 @@ class Cluster:
     def wait_healthy(self, timeout_s: float, nodes: Sequence[ClusterNode] | None = None) -> None:
         """Polls until every node in `nodes` (default all) answers health; a node
         that exits meanwhile fails the wait with its log."""
-        deadline = time.monotonic() + timeout_s
         pending = list(nodes if nodes is not None else self.nodes)
         with httpx.Client(trust_env=False, timeout=_HEALTH_TIMEOUT_S) as client:
-            while pending:
+            for _ in polls(timeout_s):
                 for node in list(pending):
                     if not node.running:
                         raise StartupError(node.describe_failure(
@@ -215,11 +212,8 @@ class Cluster:
                         pending.remove(node)
                 if not pending:
                     return
-                if time.monotonic() >= deadline:
-                    names = ", ".join(n.node_name for n in pending)
-                    raise StartupError(pending[0].describe_failure(
-                        f"({names}) not healthy after {timeout_s:.1f}s"))
-                time.sleep(POLL_INTERVAL_S)
+        names = ", ".join(n.node_name for n in pending)
+        raise StartupError(pending[0].describe_failure(f"({names}) not healthy after {timeout_s:.1f}s"))
 
     def wait_ready(
         self,
@@ -237,22 +231,20 @@ class Cluster:
         deployment registered, pass a probe that calls a real (read-only or
         idempotent) handler, which also proves the endpoint answers.
         """
-        deadline = time.monotonic() + timeout_s
+        deadline = Deadline(timeout_s)
         chosen = [self.node(i) for i in nodes] if nodes is not None else [n for n in self.nodes if n.running]
         self.wait_healthy(timeout_s, chosen)
         check = probe or _ingress_answers
         pending = list(chosen)
-        while pending:
-            node = pending[0]
-            if check(node.ingress_url):
+        for _ in polls(deadline.remaining_s()):
+            while pending and check(pending[0].ingress_url):
                 pending.pop(0)
-                continue
-            if not node.running:
-                raise StartupError(node.describe_failure(f"exited with status {node.returncode}"))
-            if time.monotonic() >= deadline:
-                raise StartupError(node.describe_failure(
-                    f"answers health but no call went through its ingress within {timeout_s:.1f}s"))
-            time.sleep(POLL_INTERVAL_S)
+            if not pending:
+                return
+            if not pending[0].running:
+                raise StartupError(pending[0].describe_failure(f"exited with status {pending[0].returncode}"))
+        raise StartupError(pending[0].describe_failure(
+            f"answers health but no call went through its ingress within {timeout_s:.1f}s"))
 
     def kill_node(self, index: int) -> None:
         """SIGKILL node `index`, as in a crash; its data dir stays."""
@@ -291,33 +283,19 @@ class Cluster:
 def start_cluster(workdir: Path, *, timeout_s: float = START_TIMEOUT_S, **kwargs) -> Cluster:
     """A fresh cluster under `workdir` on free ports, started and healthy; a
     port taken by someone else between choosing and binding is retried."""
-    for attempt in range(1, _PORT_ATTEMPTS + 1):
+
+    def attempt(number: int) -> Cluster:
+        if number > 1:  # the nodes recorded the ports they lost in their data: start afresh
+            shutil.rmtree(workdir, ignore_errors=True)
         cluster = Cluster(workdir, **kwargs)
-        try:
-            cluster.start(timeout_s)
-        except (PortInUseError, StartupError) as error:
-            if attempt == _PORT_ATTEMPTS or not _lost_port_race(error):
-                raise
-            # The nodes recorded their ports in their data: start afresh.
-            shutil.rmtree(cluster.workdir, ignore_errors=True)
-            continue
+        cluster.start(timeout_s)
         return cluster
-    raise AssertionError("unreachable")
 
-
-def _lost_port_race(error: Exception) -> bool:
-    if isinstance(error, PortInUseError):
-        return True
-    text = str(error).lower()
-    return "address in use" in text or "address already in use" in text
+    return on_fresh_ports(attempt)
 
 
 def _free_triples(host: str, nodes: int) -> list[tuple[int, int, int]]:
-    ports: list[int] = []
-    while len(ports) < 3 * nodes:
-        port = free_port(host)
-        if port not in ports:
-            ports.append(port)
+    ports = distinct_free_ports(3 * nodes, host)
     return [tuple(ports[i:i + 3]) for i in range(0, len(ports), 3)]  # type: ignore[misc]
 
 

@@ -123,7 +123,8 @@ def _on_signal(loop: asyncio.AbstractEventLoop, sig: int, hook: Callable[[], Non
         loop.add_signal_handler(sig, hook)
 
 
-async def _serve(app: Any, config: Config) -> None:
+async def serve_until_stopped(app: Any, config: Config) -> None:
+    """Serves `app` with hypercorn on `config` until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -131,18 +132,25 @@ async def _serve(app: Any, config: Config) -> None:
     await serve(app, config, shutdown_trigger=stop.wait, mode="asgi")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def argument_parser(doc: str) -> argparse.ArgumentParser:
+    """What every ASGI server's main takes: --app, --host, --port
+    (the command lines of runtime.endpoint.SERVERS)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--app", default="actors.app:app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9080)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argument_parser(__doc__)
     parser.add_argument("--graceful-timeout-s", type=float, default=DEFAULT_GRACEFUL_TIMEOUT_S)
     args = parser.parse_args(argv)
     keys = identity_keys_from_env()
     app = load_app(args.app, keys)
     freeze_loaded_heap()
     announce_signing(keys)
-    asyncio.run(_serve(app, build_config(args.host, args.port, args.graceful_timeout_s)))
+    asyncio.run(serve_until_stopped(app, build_config(args.host, args.port, args.graceful_timeout_s)))
 
 
 if __name__ == "__main__":

@@ -15,10 +15,11 @@ replacing granian's, so a SIGTERM alone stops the worker only when
 
 from __future__ import annotations
 
-import argparse
 import os
 
-from runtime.endpoint_main import DEFAULT_GRACEFUL_TIMEOUT_S, announce_signing, identity_keys_from_env, load_app
+from runtime.endpoint_main import (
+    DEFAULT_GRACEFUL_TIMEOUT_S, announce_signing, argument_parser, identity_keys_from_env, load_app,
+)
 from runtime.gc_heap import freeze_loaded_heap
 from runtime.process import die_with_parent
 
@@ -48,11 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     from granian import Granian
     from granian.http import HTTP2Settings
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--app", default="actors.app:app")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9080)
-    args = parser.parse_args(argv)
+    args = argument_parser(__doc__).parse_args(argv)
     keys = identity_keys_from_env()
     load_app(args.app, keys)  # fail here, with the reason, before any worker starts
     announce_signing(keys)

@@ -1,7 +1,9 @@
-"""Finding stuck or paused invocations through restate's admin API.
+"""What restate says about invocations, through its admin API's SQL: the one
+client of `POST {admin}/query` (`query`), the invocations counted by status,
+and finding stuck or paused ones.
 
 restate keeps every unfinished invocation in the `sys_invocation` table of
-its SQL introspection API (`POST {admin}/query`). In restate 1.7 its `status`
+its SQL introspection API. In restate 1.7 its `status`
 is one of: pending (queued behind another call on the same key), scheduled
 (a delayed send not yet due), ready, running, suspended (awaiting a timer, a
 call or a promise), backing-off, paused, completed.
@@ -28,17 +30,17 @@ Right after a fault, backing-off is normal for a moment: callers that assert
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from runtime.process import POLL_INTERVAL_S
+from runtime.poll import polls
 
 DEFAULT_LONG_RUNNING_S = 60.0
 _QUERY_TIMEOUT_S = 10.0
 _LIMIT = 1000
+_STUCK_POLL_S = 0.5  # each try is a query: no need to ask more often
 STUCK_STATUSES = ("paused", "backing-off")
 
 
@@ -65,25 +67,61 @@ class StuckInvocation:
         return line
 
 
-def query(admin_url: str, sql: str, *, timeout_s: float = _QUERY_TIMEOUT_S) -> list[dict[str, Any]]:
-    """Runs `sql` on restate's introspection API; answers the rows as dicts."""
+def query(
+    admin_url: str,
+    sql: str,
+    *,
+    timeout_s: float = _QUERY_TIMEOUT_S,
+    client: httpx.Client | None = None,
+) -> list[dict[str, Any]]:
+    """Runs `sql` on restate's introspection API; answers the rows as dicts.
+    `client`: one to reuse across the tries of a poll (with its own timeout)."""
+    request = {"json": {"query": sql}, "headers": {"accept": "application/json"}}
     try:
-        response = httpx.post(
-            f"{admin_url}/query",
-            json={"query": sql},
-            headers={"accept": "application/json"},
-            timeout=timeout_s,
-            trust_env=False,
-        )
+        if client is not None:
+            response = client.post(f"{admin_url}/query", **request)
+        else:
+            response = httpx.post(f"{admin_url}/query", **request, timeout=timeout_s, trust_env=False)
     except httpx.HTTPError as error:
         raise IntrospectionError(
             f"could not query {admin_url}/query: {type(error).__name__}: {error}"
         ) from error
+    return _rows(admin_url, response)
+
+
+def _rows(admin_url: str, response: httpx.Response) -> list[dict[str, Any]]:
     if not response.is_success:
         raise IntrospectionError(
             f"{admin_url}/query answered {response.status_code}: {response.text[:500]}"
         )
-    return response.json().get("rows", [])
+    try:
+        return response.json().get("rows", [])
+    except ValueError as error:
+        raise IntrospectionError(f"{admin_url}/query answered no JSON: {error}") from error
+
+
+def counts_by_status(
+    admin_url: str,
+    *,
+    completed: bool,
+    timeout_s: float = _QUERY_TIMEOUT_S,
+    client: httpx.Client | None = None,
+) -> dict[str, int]:
+    """How many invocations restate holds, by status; without the completed
+    ones unless `completed` (restate keeps a completed invocation while its
+    idempotency key or journal is retained). Empty: nothing in flight."""
+    where = "" if completed else "WHERE status != 'completed' "
+    rows = query(admin_url, f"SELECT status, count(*) AS n FROM sys_invocation_status {where}GROUP BY status",
+                 timeout_s=timeout_s, client=client)
+    return {row["status"]: int(row["n"]) for row in rows}
+
+
+def count_in_flight(admin_url: str, timeout_s: float = 2.0) -> int | None:
+    """How many invocations restate has in flight now; None if it does not say."""
+    try:
+        return sum(counts_by_status(admin_url, completed=False, timeout_s=timeout_s).values())
+    except (IntrospectionError, KeyError, TypeError, ValueError):
+        return None
 
 
 def stuck_sql(long_running_s: float = DEFAULT_LONG_RUNNING_S, limit: int = _LIMIT) -> str:
@@ -143,12 +181,11 @@ def wait_until_none_stuck(
 ) -> list[StuckInvocation]:
     """Polls until no invocation is stuck; answers [] then, or after `settle_s`
     the invocations still stuck. A retry after a fault gets the time to land."""
-    deadline = time.monotonic() + settle_s
-    while True:
+    for _ in polls(settle_s, interval_s=_STUCK_POLL_S):
         stuck = stuck_invocations(admin_url, long_running_s=long_running_s)
-        if not stuck or time.monotonic() >= deadline:
-            return stuck
-        time.sleep(max(POLL_INTERVAL_S, 0.5))
+        if not stuck:
+            break
+    return stuck
 
 
 def describe_all(stuck: list[StuckInvocation]) -> str:

@@ -1,4 +1,4 @@
-"""Child processes we own: spawning, stopping, ports and polling with deadlines.
+"""Child processes we own: spawning, stopping, ports.
 
 Each child runs in its own process group, so a Ctrl-C in the terminal reaches
 only `ledger serve` (which then stops the children in order) and a stop or
@@ -13,15 +13,23 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Protocol, TypeVar
 
-POLL_INTERVAL_S = 0.05
+from runtime.poll import Deadline, polls
+
 # A killed server's ports are free again within milliseconds on Linux; a port
 # still busy after this long belongs to someone else.
 PORT_WAIT_S = 5.0
+# Spawns of one start that may lose a port to another process before giving up.
+SPAWN_ATTEMPTS = 5
+# Another process may take a port between choosing it and binding it: starts
+# on fresh ports try this many times.
+PORT_ATTEMPTS = 3
+# More processes than anything we start has: a bound on walking a process tree.
+MAX_PROCESS_TREE = 1_000
+T = TypeVar("T")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -91,21 +99,53 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def distinct_free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` different ports that are free right now on `host`."""
+    ports: set[int] = set()
+    # The OS hands out ports in turn, so a repeat is rare: 4x is plenty.
+    for _ in range(4 * count):
+        if len(ports) == count:
+            break
+        ports.add(free_port(host))
+    assert len(ports) == count, f"the OS gave {len(ports)} distinct free ports of {count}"
+    return sorted(ports)
+
+
+def lost_port_race(problem: BaseException | str) -> bool:
+    """Whether a start failed because another process bound one of its ports
+    first (an error, or the log of a child that exited)."""
+    if isinstance(problem, PortInUseError):
+        return True
+    text = str(problem).lower()
+    return "address in use" in text or "address already in use" in text
+
+
+def on_fresh_ports(start: Callable[[int], T], attempts: int = PORT_ATTEMPTS) -> T:
+    """`start(attempt)` picks fresh ports and starts on them, stopping what it
+    started if that fails; called again (attempt 2, 3, ...) while another
+    process takes one of its ports first, at most `attempts` times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return start(attempt)
+        except (PortInUseError, StartupError) as error:
+            if attempt == attempts or not lost_port_race(error):
+                raise
+    raise AssertionError("unreachable")
+
+
 def busy_ports(host: str, ports: Mapping[str, int]) -> list[tuple[str, int]]:
     """The (role, port) pairs that cannot be bound on `host` now."""
     return [(role, port) for role, port in ports.items() if not port_is_free(host, port)]
 
 
-def wait_ports_free(host: str, ports: Mapping[str, int], deadline: float) -> None:
+def wait_ports_free(host: str, ports: Mapping[str, int], timeout_s: float) -> None:
     """Waits until every port can be bound; a process we just killed may hold one briefly."""
-    while True:
+    for _ in polls(timeout_s):
         busy = busy_ports(host, ports)
         if not busy:
             return
-        if time.monotonic() >= deadline:
-            role, port = busy[0]
-            raise PortInUseError(host, port, role)
-        time.sleep(POLL_INTERVAL_S)
+    role, port = busy[0]
+    raise PortInUseError(host, port, role)
 
 
 def port_accepts(host: str, port: int, timeout_s: float = 0.5) -> bool:
@@ -114,15 +154,6 @@ def port_accepts(host: str, port: int, timeout_s: float = 0.5) -> bool:
             return True
     except OSError:
         return False
-
-
-def poll_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Calls `check` until it answers True; raises TimeoutError naming `what`."""
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout_s:.1f}s waiting for {what}")
-        time.sleep(POLL_INTERVAL_S)
 
 
 class ManagedProcess:
@@ -294,31 +325,31 @@ def start_until_ready(
     """Spawns `process` and waits until `ready()` answers True.
 
     A port freed by a process we just killed can be briefly unavailable, so
-    wait for the ports first, and respawn if the child still lost the race
-    for one and exited saying so.
+    wait for the ports first, and respawn (up to SPAWN_ATTEMPTS times) if
+    the child still lost the race for one and exited saying so.
     """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        wait_ports_free(host, ports, min(deadline, time.monotonic() + PORT_WAIT_S))
+    deadline = Deadline(timeout_s)
+    for _ in range(SPAWN_ATTEMPTS):
+        wait_ports_free(host, ports, min(deadline.remaining_s(), PORT_WAIT_S))
         process.spawn()
-        while process.running:
-            if ready():
-                return
-            if time.monotonic() >= deadline:
-                process.kill()
-                raise StartupError(
-                    process.describe_failure(f"was not ready after {timeout_s:.1f}s")
-                )
-            time.sleep(POLL_INTERVAL_S)
-        problem = f"exited early with status {process.returncode}"
-        if _lost_port_race(process.log_tail()) and time.monotonic() < deadline:
-            continue
-        raise StartupError(process.describe_failure(problem))
+        if _ready_while_running(process, ready, deadline.remaining_s()):
+            return
+        if process.running:
+            process.kill()
+            raise StartupError(process.describe_failure(f"was not ready after {timeout_s:.1f}s"))
+        if not (lost_port_race(process.log_tail()) and not deadline.passed):
+            raise StartupError(process.describe_failure(f"exited early with status {process.returncode}"))
+    raise StartupError(process.describe_failure(f"lost the race for its ports {SPAWN_ATTEMPTS} times"))
 
 
-def _lost_port_race(log_tail: str) -> bool:
-    lowered = log_tail.lower()
-    return "address in use" in lowered or "address already in use" in lowered
+def _ready_while_running(process: ManagedProcess, ready: Callable[[], bool], timeout_s: float) -> bool:
+    """Whether `ready()` answered True before the deadline, while the process ran."""
+    for _ in polls(timeout_s):
+        if not process.running:
+            return False
+        if ready():
+            return True
+    return False
 
 
 class Stoppable(Protocol):
@@ -338,3 +369,31 @@ def stop_all(stoppables: Iterable[Stoppable], timeout_s: float) -> None:
             first_error = first_error or error
     if first_error is not None:
         raise first_error
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (any of its threads may have spawned them)."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return found  # it ended
+    for task in tasks:
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended meanwhile
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Its children, theirs, and so on (granian serves from a worker child)."""
+    found: list[int] = []
+    pending = children(pid)
+    for _ in range(MAX_PROCESS_TREE):
+        if not pending:
+            return found
+        current = pending.pop()
+        found.append(current)
+        pending += children(current)
+    raise AssertionError(f"over {MAX_PROCESS_TREE} processes under {pid}")

@@ -8,13 +8,12 @@ step here therefore retries until it succeeds or its deadline passes.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
 
-from runtime.process import POLL_INTERVAL_S
+from runtime.poll import Deadline, polls
 
 _ATTEMPT_TIMEOUT_S = 10.0
 # restate 1.7's ingress wording for a service it does not know (yet).
@@ -25,8 +24,33 @@ class RegistrationError(RuntimeError):
     """The endpoint could not be registered, or its services never became callable."""
 
 
-def _remaining_s(deadline: float) -> float:
-    return max(0.0, deadline - time.monotonic())
+def _post_until(
+    url: str,
+    json: Any,
+    *,
+    timeout_s: float,
+    ok: Callable[[httpx.Response], bool],
+    final: Callable[[httpx.Response], bool] = lambda response: False,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[httpx.Response | None, str]:
+    """POSTs `json` to `url` until `ok(response)`, a `final` answer that no
+    retry changes, or the deadline. Answers the ok response (None if none
+    came) and what went wrong last."""
+    last_problem = "no attempt made"
+    with httpx.Client(trust_env=False) as client:
+        for left_s in polls(timeout_s):
+            try:
+                response = client.post(url, json=json, headers=headers,
+                                        timeout=min(_ATTEMPT_TIMEOUT_S, max(left_s, 0.1)))
+            except httpx.HTTPError as error:
+                last_problem = f"{type(error).__name__}: {error}"
+                continue
+            if ok(response):
+                return response, ""
+            last_problem = f"HTTP {response.status_code}: {response.text}"
+            if final(response):
+                break
+    return None, last_problem
 
 
 def register(
@@ -38,31 +62,12 @@ def register(
     500 when it cannot reach the endpoint yet); a 4xx, such as a conflicting
     change without `force`, is final.
     """
-    deadline = time.monotonic() + timeout_s
-    body = {"uri": endpoint_url, "force": force}
-    last_problem = "no attempt made"
-    with httpx.Client(trust_env=False) as client:
-        while True:
-            try:
-                response = client.post(
-                    f"{admin_url}/deployments",
-                    json=body,
-                    timeout=min(_ATTEMPT_TIMEOUT_S, max(_remaining_s(deadline), 0.1)),
-                )
-            except httpx.HTTPError as error:
-                last_problem = f"{type(error).__name__}: {error}"
-            else:
-                if response.is_success:
-                    return response.json()
-                last_problem = f"HTTP {response.status_code}: {response.text}"
-                if response.status_code < 500:
-                    break
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(POLL_INTERVAL_S)
-    raise RegistrationError(
-        f"could not register {endpoint_url} with {admin_url}: {last_problem}"
-    )
+    response, problem = _post_until(
+        f"{admin_url}/deployments", {"uri": endpoint_url, "force": force}, timeout_s=timeout_s,
+        ok=lambda r: r.is_success, final=lambda r: r.status_code < 500)
+    if response is None:
+        raise RegistrationError(f"could not register {endpoint_url} with {admin_url}: {problem}")
+    return response.json()
 
 
 def service_names(deployment: Mapping[str, Any]) -> list[str]:
@@ -80,25 +85,24 @@ def wait_services_known(
     unknown or that only the handler is. Should the wording change, this
     stops waiting rather than waiting forever.
     """
-    deadline = time.monotonic() + timeout_s
     pending = list(services)
     with httpx.Client(base_url=ingress_url, trust_env=False, timeout=_ATTEMPT_TIMEOUT_S) as client:
-        while pending:
-            name = pending[0]
-            try:
-                response = client.post(f"/{name}/readiness-probe/__no_such_handler__", json={})
-                known = not _UNKNOWN_SERVICE.search(response.text)
-            except httpx.HTTPError:
-                known = False
-            if known:
+        for _ in polls(timeout_s):
+            while pending and _service_known(client, pending[0]):
                 pending.pop(0)
-                continue
-            if time.monotonic() >= deadline:
-                raise RegistrationError(
-                    f"the ingress at {ingress_url} still does not know {', '.join(pending)} "
-                    f"after {timeout_s:.1f}s"
-                )
-            time.sleep(POLL_INTERVAL_S)
+            if not pending:
+                return
+    raise RegistrationError(
+        f"the ingress at {ingress_url} still does not know {', '.join(pending)} after {timeout_s:.1f}s"
+    )
+
+
+def _service_known(client: httpx.Client, name: str) -> bool:
+    try:
+        response = client.post(f"/{name}/readiness-probe/__no_such_handler__", json={})
+    except httpx.HTTPError:
+        return False
+    return not _UNKNOWN_SERVICE.search(response.text)
 
 
 def wait_until_ok(
@@ -116,29 +120,13 @@ def wait_until_ok(
     crash) before a test goes on. Each attempt is a real invocation: use a
     read-only handler or an idempotency-key header when repeats matter.
     """
-    deadline = time.monotonic() + timeout_s
-    last_problem = "no attempt made"
-    with httpx.Client(base_url=ingress_url, trust_env=False) as client:
-        while True:
-            try:
-                response = client.post(
-                    path,
-                    json=json,
-                    headers=headers,
-                    timeout=min(_ATTEMPT_TIMEOUT_S, max(_remaining_s(deadline), 0.1)),
-                )
-            except httpx.HTTPError as error:
-                last_problem = f"{type(error).__name__}: {error}"
-            else:
-                if ok(response):
-                    return response
-                last_problem = f"HTTP {response.status_code}: {response.text}"
-            if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"POST {ingress_url}{path} did not succeed within {timeout_s:.1f}s; "
-                    f"last: {last_problem}"
-                )
-            time.sleep(POLL_INTERVAL_S)
+    response, problem = _post_until(f"{ingress_url}{path}", json, timeout_s=timeout_s, ok=ok,
+                                    headers=headers)
+    if response is None:
+        raise TimeoutError(
+            f"POST {ingress_url}{path} did not succeed within {timeout_s:.1f}s; last: {problem}"
+        )
+    return response
 
 
 def register_and_wait(
@@ -150,9 +138,9 @@ def register_and_wait(
     timeout_s: float = 30.0,
 ) -> dict[str, Any]:
     """Registers, then waits until the ingress knows every registered service."""
-    deadline = time.monotonic() + timeout_s
+    deadline = Deadline(timeout_s)
     deployment = register(admin_url, endpoint_url, force=force, timeout_s=timeout_s)
     wait_services_known(
-        ingress_url, service_names(deployment), timeout_s=max(_remaining_s(deadline), 1.0)
+        ingress_url, service_names(deployment), timeout_s=deadline.remaining_s(at_least_s=1.0)
     )
     return deployment

@@ -12,8 +12,9 @@ from typing import TextIO
 from runtime import paths, signing
 from runtime.endpoint import DEFAULT_APP, DEFAULT_SERVER, SERVERS, Endpoint
 from runtime.process import StartupError, busy_ports, stop_all
-from runtime.registration import RegistrationError, register_and_wait
+from runtime.registration import RegistrationError
 from runtime.restate_server import RestateServer
+from runtime.stack import identity_in, node_processes, start_and_register
 
 _START_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 15.0
@@ -72,43 +73,6 @@ def _banner(
     )
 
 
-def _processes(
-    data_dir: Path,
-    server_bin: Path,
-    ingress_port: int,
-    admin_port: int,
-    node_port: int,
-    endpoint_port: int,
-    host: str,
-    partitions: int,
-    app: str,
-    identity: signing.RequestIdentity | None,
-    asgi_server: str,
-) -> tuple[RestateServer, Endpoint]:
-    # restate's base dir lives inside the data dir, so accounts survive restarts.
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = RestateServer(
-        data_dir / "restate",
-        ingress_port=ingress_port,
-        admin_port=admin_port,
-        node_port=node_port,
-        partitions=partitions,
-        host=host,
-        log_path=data_dir / "logs" / "restate-server.log",
-        binary=server_bin,
-        request_identity_key=identity.private_key_path if identity else None,
-    )
-    endpoint = Endpoint(
-        app,
-        host=host,
-        port=endpoint_port,
-        server=asgi_server,
-        log_path=data_dir / "logs" / "endpoint.log",
-        identity_keys=[identity.public_key] if identity else None,
-    )
-    return server, endpoint
-
-
 def serve(
     *,
     ingress_port: int = 8080,
@@ -135,16 +99,9 @@ def serve(
     tied to the thread that spawned them.
     """
     data_dir = Path(data_dir) if data_dir else paths.default_data_dir()
-    server_bin = paths.restate_server_bin()
-    _check_ports(
-        host,
-        {
-            "ingress": ingress_port,
-            "admin": admin_port,
-            "node": node_port,
-            "endpoint": endpoint_port,
-        },
-    )
+    paths.restate_server_bin()  # missing: fail before anything starts
+    ports = (ingress_port, admin_port, node_port, endpoint_port)
+    _check_ports(host, dict(zip(("ingress", "admin", "node", "endpoint"), ports)))
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -159,31 +116,15 @@ def serve(
     previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS}
     started: list[RestateServer | Endpoint] = []
     try:
-        try:
-            identity = signing.load_or_create(signing.keys_dir(data_dir)) if signed else None
-        except signing.SigningError as error:
-            raise ServeError(str(error)) from error
-        server, endpoint = _processes(
-            data_dir,
-            server_bin,
-            ingress_port,
-            admin_port,
-            node_port,
-            endpoint_port,
-            host,
-            partitions,
-            app,
-            identity,
-            asgi_server,
-        )
+        identity = _identity(data_dir, signed)
+        # restate's base dir lives inside the data dir, so accounts survive
+        # restarts; the endpoint runs here, so an --app of this folder imports.
+        server, endpoint = node_processes(data_dir / "restate", data_dir / "logs", ports, identity, app=app,
+                                          host=host, partitions=partitions, server=asgi_server, cwd=Path.cwd())
         # The server first: it stops sending invocations, so the endpoint
         # is idle when asked to stop.
         started += [server, endpoint]
-        server.start(_START_TIMEOUT_S)
-        endpoint.start(_START_TIMEOUT_S)
-        register_and_wait(
-            server.admin_url, server.ingress_url, endpoint.url, timeout_s=_START_TIMEOUT_S
-        )
+        start_and_register(server, endpoint, _START_TIMEOUT_S)
         print(_banner(server, endpoint, data_dir, identity), file=out, flush=True)
         return _watch(server, endpoint, out)
     except _StopRequested:
@@ -199,8 +140,16 @@ def serve(
                 signal.signal(sig, handler)
 
 
+def _identity(data_dir: Path, signed: bool) -> signing.RequestIdentity | None:
+    try:
+        return identity_in(data_dir, signed)
+    except signing.SigningError as error:
+        raise ServeError(str(error)) from error
+
+
 def _watch(server: RestateServer, endpoint: Endpoint, out: TextIO) -> int:
-    """Waits for a stop request; a child dying on its own ends the serve."""
+    """Waits for a stop request; a child dying on its own ends the serve.
+    The one wait with no bound: serving lasts until one of the two."""
     while server.running and endpoint.running:
         time.sleep(_WATCH_INTERVAL_S)  # a signal ends the sleep at once
     dead = server if not server.running else endpoint

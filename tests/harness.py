@@ -13,101 +13,25 @@ import selectors
 import signal
 import subprocess
 import sys
-import time
 import traceback
 from pathlib import Path
-from typing import Any
 
-from runtime import paths, signing
-from runtime.endpoint import DEFAULT_SERVER, Endpoint
-from runtime.process import stop_all
-from runtime.registration import register_and_wait
+from runtime import paths
+from runtime.endpoint import DEFAULT_SERVER
+from runtime.poll import Deadline
+from runtime.process import children, descendants
 from runtime.stack import (  # noqa: F401 (distinct_free_ports: used by tests)
-    HOST, START_TIMEOUT_S, STOP_TIMEOUT_S, distinct_free_ports, start_single_node,
+    HOST, START_TIMEOUT_S, SingleNode, distinct_free_ports, start_single_node,
 )
-from runtime.restate_server import RestateServer
-
 
 
 class AppImportError(RuntimeError):
     """The app the stack should serve does not import."""
 
 
-class Stack:
-    """A running restate-server and endpoint; the endpoint is registered.
-
-    `identity` is the key pair the server signs with and the endpoint
-    verifies with, or None when the stack runs unsigned.
-    """
-
-    def __init__(
-        self,
-        server: RestateServer,
-        endpoint: Endpoint,
-        deployment: dict[str, Any],
-        identity: signing.RequestIdentity | None = None,
-    ):
-        self.server = server
-        self.endpoint = endpoint
-        self.deployment = deployment
-        self.identity = identity
-
-    @property
-    def ingress_url(self) -> str:
-        return self.server.ingress_url
-
-    @property
-    def admin_url(self) -> str:
-        return self.server.admin_url
-
-    def reregister(self, timeout_s: float = 30.0) -> dict[str, Any]:
-        """Registers the endpoint again (forced) and waits until its services are routable."""
-        self.deployment = register_and_wait(
-            self.admin_url, self.ingress_url, self.endpoint.url, timeout_s=timeout_s
-        )
-        return self.deployment
-
-    def kill_endpoint(self) -> None:
-        """SIGKILL the endpoint; restate keeps retrying its invocations."""
-        self.endpoint.kill()
-
-    def restart_endpoint(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        """Stops the endpoint if it still runs, then serves again on the same port."""
-        self.endpoint.restart(timeout_s)
-
-    def kill_server(self) -> None:
-        """SIGKILL restate-server; its data dir stays."""
-        self.server.kill()
-
-    def restart_server(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        """Stops the server if it still runs, then starts it on the same data and ports.
-        The deployment is part of that data: no need to register again."""
-        self.server.restart(timeout_s)
-
-    def crash(self, victim: str) -> None:
-        """SIGKILL the `victim` ("endpoint" or "server") and start it again,
-        as the fault tests do while operations are in flight."""
-        if victim == "endpoint":
-            self.kill_endpoint()
-            self.restart_endpoint()
-        elif victim == "server":
-            self.kill_server()
-            self.restart_server()
-        else:
-            raise ValueError(f"victim: endpoint or server, not {victim!r}")
-
-    def close(self) -> None:
-        """Stops both; safe to call more than once and after kills."""
-        stop_all([self.server, self.endpoint], STOP_TIMEOUT_S)
-
-    def __enter__(self) -> Stack:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Stack({self.server!r}, {self.endpoint!r})"
+# A running restate-server and endpoint, registered (runtime/stack.py): the
+# fault tests kill and restart either on the same ports and data.
+Stack = SingleNode
 
 
 # What the live suite serves: the ledger and the fault-injecting venue.
@@ -151,9 +75,8 @@ def start_stack(
     every live test also proves that signing works end to end.
     """
     check_app_importable(app)
-    node = start_single_node(workdir, app, partitions=partitions, signed=signed,
+    return start_single_node(workdir, app, partitions=partitions, signed=signed,
                              endpoint_env=ENDPOINT_ENV, server=server, timeout_s=timeout_s)
-    return Stack(node.server, node.endpoint, node.deployment, node.identity)
 
 
 # The session's stack, started once by the `stack` fixture and shared by all
@@ -177,6 +100,10 @@ def close_session_stack() -> None:
 
 
 # --- `ledger serve` in a subprocess, for the end-to-end serve tests ---
+
+_READ_BYTES = 65536
+# serve prints a few lines before its banner: this many reads is far past it.
+_MAX_READS = 10_000
 
 
 class ServeProcess:
@@ -262,17 +189,20 @@ class ServeProcess:
         reader could hold the marker while select() waits."""
         assert self._popen is not None and self._popen.stdout is not None
         fd = self._popen.stdout.fileno()
-        deadline = time.monotonic() + timeout_s
+        deadline = Deadline(timeout_s)
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
-            while marker not in self.output:
-                remaining_s = deadline - time.monotonic()
-                if remaining_s <= 0 or not selector.select(timeout=remaining_s):
+            for _ in range(_MAX_READS):
+                if marker in self.output or deadline.passed:
                     break
-                chunk = os.read(fd, 65536)
+                if not selector.select(timeout=deadline.remaining_s()):
+                    break
+                chunk = os.read(fd, _READ_BYTES)
                 if not chunk:
                     break  # serve closed its output: it exited
                 self.output += chunk.decode(errors="replace")
+            else:
+                raise AssertionError(f"`ledger serve` wrote over {_MAX_READS} chunks without {marker!r}")
         if marker not in self.output:
             raise AssertionError(
                 f"`ledger serve` printed no {marker!r} within {timeout_s:.0f}s "
@@ -294,8 +224,13 @@ class ServeProcess:
         assert self._popen is not None, "not started"
         if self._popen.poll() is None:
             self._popen.send_signal(sig)
+        return self.wait(timeout_s)
+
+    def wait(self, timeout_s: float = 30.0) -> int:
+        """Waits for serve to exit on its own; answers its exit status and
+        collects the rest of its output."""
+        assert self._popen is not None and self._popen.stdout is not None, "not started"
         status = self._popen.wait(timeout=timeout_s)
-        assert self._popen.stdout is not None
         self.output += self._popen.stdout.read().decode(errors="replace")
         self._popen.stdout.close()
         return status
@@ -308,25 +243,12 @@ class ServeProcess:
             self._popen.stdout.close()
 
 
-def children(pid: int) -> list[int]:
-    """The child processes of `pid` (any of its threads may have spawned them)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            found += [int(child) for child in (task / "children").read_text().split()]
-        except FileNotFoundError:
-            continue  # the thread ended meanwhile
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    found = children(pid)
-    for child in list(found):
-        try:
-            found += descendants(child)
-        except FileNotFoundError:
-            continue  # it ended meanwhile
-    return found
+def cmdline(pid: int) -> bytes:
+    """How `pid` was started (empty once it has ended)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 def alive(pid: int) -> bool:

@@ -4,11 +4,8 @@ so they are tested without depending on `actors`."""
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +15,10 @@ import pytest
 
 from runtime import paths
 from runtime.endpoint import SERVERS, Endpoint
-from runtime.process import StartupError, free_port, poll_until
+from runtime.poll import poll_until
+from runtime.process import StartupError, free_port
 from runtime.registration import wait_until_ok
-from tests.harness import Stack, children, descendants, distinct_free_ports, start_stack
+from tests.harness import ServeProcess, Stack, alive, cmdline, distinct_free_ports, start_stack
 
 PROBE_APP = "tests.serving.probe_app:app"
 DEADLINE_S = 30.0
@@ -137,106 +135,46 @@ def test_endpoint_that_cannot_import_fails_fast_with_its_log(tmp_path: Path) -> 
 # --- `ledger serve`, end to end in a subprocess ---
 
 
-def _ledger_serve(*args: str, data_dir: Path) -> subprocess.Popen[bytes]:
-    ledger = Path(sys.executable).with_name("ledger")
-    return subprocess.Popen(
-        [str(ledger), "serve", "--app", PROBE_APP, "--data-dir", str(data_dir), *args],
-        cwd=paths.project_root(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def _read_until(process: subprocess.Popen[bytes], marker: str, timeout_s: float) -> str:
-    """Reads the child's output until it contains `marker`; answers all read.
-    Raw reads: a buffered reader could hold the marker while select() waits."""
-    assert process.stdout is not None
-    fd = process.stdout.fileno()
-    seen = b""
-    deadline = time.monotonic() + timeout_s
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while marker.encode() not in seen:
-            remaining_s = deadline - time.monotonic()
-            if remaining_s <= 0 or not selector.select(timeout=remaining_s):
-                break
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break  # the child closed its output: it exited
-            seen += chunk
-    text = seen.decode(errors="replace")
-    assert marker in text, f"no {marker!r} within {timeout_s}s; output so far:\n{text}"
-    return text
-
-
-def _cmdline(pid: int) -> bytes:
-    return Path(f"/proc/{pid}/cmdline").read_bytes()
-
-
-def _alive(pid: int) -> bool:
+def _start_serve(data_dir: Path, **options) -> ServeProcess:
+    """`ledger serve` of the probe app on free ports, once it printed its banner."""
+    serve = ServeProcess(data_dir, app=PROBE_APP, **options)
+    output = serve.start(DEADLINE_S)
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
-def _start_serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], int, list[int]]:
-    """`ledger serve` on free ports, once it printed its ingress: (process,
-    ingress port, every process under it: its two children and theirs)."""
-    ingress_port, admin_port, endpoint_port, node_port = distinct_free_ports(4)
-    serve = _ledger_serve(
-        "--ingress-port", str(ingress_port),
-        "--admin-port", str(admin_port),
-        "--endpoint-port", str(endpoint_port),
-        "--node-port", str(node_port),
-        data_dir=data_dir,
-    )  # fmt: skip
-    try:
-        output = _read_until(serve, "ingress:", DEADLINE_S)
-        assert f"ingress:  http://127.0.0.1:{ingress_port}" in output
-        assert len(children(serve.pid)) == 2, children(serve.pid)  # restate-server and the endpoint
-        everything = descendants(serve.pid)
+        assert f"ingress:  {serve.ingress_url}" in output
+        assert len(serve.children()) == 2, serve.children()  # restate-server and the endpoint
     except BaseException:
-        _kill(serve)
+        serve.kill()
         raise
-    return serve, ingress_port, everything
-
-
-def _kill(serve: subprocess.Popen[bytes]) -> None:
-    if serve.poll() is None:
-        serve.kill()  # its children die with it (parent-death signal)
-        serve.wait()
+    return serve
 
 
 @live
 def test_serve_runs_in_the_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    serve, ingress_port, everything = _start_serve(tmp_path / "data")
+    serve = _start_serve(tmp_path / "data")
     try:
-        response = wait_until_ok(
-            f"http://127.0.0.1:{ingress_port}", "/Probe/serve/add", json=3, timeout_s=DEADLINE_S
-        )
+        everything = serve.descendants()
+        response = wait_until_ok(serve.ingress_url, "/Probe/serve/add", json=3, timeout_s=DEADLINE_S)
         assert response.json() == 3
         assert (tmp_path / "data" / "restate").is_dir()
 
-        serve.send_signal(signal.SIGINT)
-        assert serve.wait(timeout=DEADLINE_S) == 0
-        assert not [pid for pid in everything if _alive(pid)]
+        assert serve.stop(signal.SIGINT, timeout_s=DEADLINE_S) == 0
+        assert not [pid for pid in everything if alive(pid)]
     finally:
-        _kill(serve)
+        serve.kill()
 
 
 @live
 def test_serve_stops_everything_when_a_child_dies(tmp_path: Path) -> None:
-    serve, _, everything = _start_serve(tmp_path / "data")
+    serve = _start_serve(tmp_path / "data")
     try:
-        endpoint_pid = next(pid for pid in children(serve.pid) if b"runtime.granian_main" in _cmdline(pid))
+        everything = serve.descendants()
+        endpoint_pid = next(pid for pid in serve.children() if b"runtime.granian_main" in cmdline(pid))
         os.kill(endpoint_pid, signal.SIGKILL)
-        assert serve.wait(timeout=DEADLINE_S) == 1
-        poll_until(lambda: not any(_alive(pid) for pid in everything), DEADLINE_S, "children to exit")
-        assert b"exited unexpectedly" in serve.stdout.read()
+        assert serve.wait(timeout_s=DEADLINE_S) == 1
+        poll_until(lambda: not any(alive(pid) for pid in everything), DEADLINE_S, "children to exit")
+        assert "exited unexpectedly" in serve.output
     finally:
-        _kill(serve)
+        serve.kill()
 
 
 @live
@@ -246,17 +184,12 @@ def test_serve_fails_fast_naming_a_busy_port(tmp_path: Path) -> None:
         taken.listen()
         busy_port = taken.getsockname()[1]
         admin_port, endpoint_port, node_port = distinct_free_ports(3)
-        serve = _ledger_serve(
-            "--ingress-port", str(busy_port),
-            "--admin-port", str(admin_port),
-            "--endpoint-port", str(endpoint_port),
-            "--node-port", str(node_port),
-            data_dir=tmp_path / "data",
-        )  # fmt: skip
+        serve = ServeProcess(tmp_path / "data", app=PROBE_APP,
+                             ports=(busy_port, admin_port, endpoint_port, node_port))
         try:
-            output = serve.communicate(timeout=DEADLINE_S)[0].decode()
+            serve.spawn()
+            assert serve.wait(timeout_s=DEADLINE_S) == 1
         finally:
-            _kill(serve)
-    assert serve.returncode == 1
-    assert f"{busy_port} (ingress, --ingress-port)" in output
+            serve.kill()
+    assert f"{busy_port} (ingress, --ingress-port)" in serve.output
     assert not (tmp_path / "data").exists()  # checked before anything was created

@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from runtime import invocations
-from runtime.process import poll_until, port_is_free
+from runtime.poll import poll_until
+from runtime.process import port_is_free
 from runtime.registration import wait_until_ok
-from tests.harness import HOST, ServeProcess, alive, start_stack
+from tests.harness import HOST, ServeProcess, alive, cmdline, start_stack
 
 PROBE_APP = "tests.serving.probe_app:app"
 DEADLINE_S = 30.0
@@ -41,7 +42,7 @@ def test_sigterm_then_restart_on_the_other_asgi_server_serves_the_same_balances(
     first = ServeProcess(data_dir)  # the real app, actors.app:app
     try:
         first.start()
-        assert any(b"runtime.granian_main" in _cmdline(pid) for pid in first.children())  # the default
+        assert any(b"runtime.granian_main" in cmdline(pid) for pid in first.children())  # the default
         _post(first.ingress_url, f"/Account/{account}/open", {})
         _post(
             first.ingress_url,
@@ -61,7 +62,7 @@ def test_sigterm_then_restart_on_the_other_asgi_server_serves_the_same_balances(
     second = ServeProcess(data_dir, ports=first.ports, args=("--asgi-server", "hypercorn"))
     try:
         second.start()
-        assert any(b"runtime.endpoint_main" in _cmdline(pid) for pid in second.children())
+        assert any(b"runtime.endpoint_main" in cmdline(pid) for pid in second.children())
         after = _post(second.ingress_url, f"/Account/{account}/balance", {}).json()
         assert after == before
         history = _post(second.ingress_url, f"/Account/{account}/history", {}).json()
@@ -73,13 +74,6 @@ def test_sigterm_then_restart_on_the_other_asgi_server_serves_the_same_balances(
         second.kill()
 
 
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        return b""
-
-
 def test_a_stop_during_startup_leaves_nothing_behind(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     first = ServeProcess(data_dir, app=PROBE_APP)
@@ -87,7 +81,7 @@ def test_a_stop_during_startup_leaves_nothing_behind(tmp_path: Path) -> None:
         first.spawn()
         # Stop it while restate-server is starting, before the endpoint exists.
         poll_until(
-            lambda: any(b"restate-server" in _cmdline(pid) for pid in first.children()),
+            lambda: any(b"restate-server" in cmdline(pid) for pid in first.children()),
             DEADLINE_S,
             "serve to start restate-server",
         )
