@@ -31,21 +31,19 @@ from typing import Any
 import httpx
 
 from campaign import expect
-from campaign.introspect import invocations_in_flight
 from campaign.workload import (
     EXPECTED_REFUSALS, SYMBOL, Op, Workload, ingress_not_ready, parse_refusal_status,
 )
 from api.client import ApiError, AsyncLedgerClient
 from runtime import invocations
+from runtime.poll import polls, polls_async
 
 QUIESCENCE_TIMEOUT_S = 180.0
 RESOLVE_TIMEOUT_S = 60.0
 READ_CONCURRENCY = 16
 HISTORY_PAGE = 100
 MAX_HISTORY_PAGES = 100_000
-_POLL_S = 0.2
-# Bounds on every polling loop, besides its deadline.
-MAX_POLLS = 10_000
+_POLL_S = 0.2  # each poll's tries are bounded too (runtime.poll)
 _DETAILS_KEPT = 50
 
 
@@ -83,20 +81,16 @@ def wait_quiescent(admin_url: str, timeout_s: float = QUIESCENCE_TIMEOUT_S) -> d
     """Polls until no invocation is in flight; answers what it saw. Paused
     invocations never finish on their own: stop waiting for those at once."""
     started = time.monotonic()
-    deadline = started + timeout_s
     last: dict[str, int] | str = "no answer"
     with httpx.Client(trust_env=False, timeout=10.0) as client:
-        for _ in range(MAX_POLLS):
+        for _ in polls(timeout_s, _POLL_S):
             try:
-                last = invocations_in_flight(admin_url, client)
-            except (httpx.HTTPError, ValueError) as error:
-                last = f"{type(error).__name__}: {error}"
-            else:
-                if not last or set(last) == {"paused"}:
-                    break
-            if time.monotonic() >= deadline:
+                last = invocations.counts_by_status(admin_url, completed=False, client=client)
+            except invocations.IntrospectionError as error:
+                last = str(error)
+                continue
+            if not last or set(last) == {"paused"}:
                 break
-            time.sleep(_POLL_S)
     seen = {"in_flight": last, "waited_s": round(time.monotonic() - started, 2),
             "quiescent": last == {}}
     if last != {}:
@@ -152,19 +146,20 @@ async def _read(call, clients: list[AsyncLedgerClient], give_up_at: float) -> An
     ingress that does not know our service yet, until `give_up_at`; a 4xx of
     the ledger is answered as the ApiError; None if no answer came."""
     at = 0
-    for _ in range(MAX_POLLS):
+    async for _ in polls_async(_left_s(give_up_at), _POLL_S):
         try:
             return await call(clients[at])
         except ApiError as error:
             if error.status_code < 500 and not ingress_not_ready(error):
                 return error
-            at = (at + 1) % len(clients)
         except httpx.HTTPError:
-            at = (at + 1) % len(clients)
-        if time.monotonic() >= give_up_at:
-            return None
-        await asyncio.sleep(_POLL_S)
+            pass
+        at = (at + 1) % len(clients)
     return None
+
+
+def _left_s(give_up_at: float) -> float:
+    return max(give_up_at - time.monotonic(), 0.0)
 
 
 # --- the audit ------------------------------------------------------------------
@@ -219,13 +214,12 @@ async def _settled_orders(read, places: list[Op], give_up_at: float) -> dict:
     """Every order's status once each trade is recorded by both its orders (the
     maker's notice is a one-way send, so it may land a moment later)."""
     orders: dict = {}
-    for _ in range(MAX_POLLS):
+    async for _ in polls_async(_left_s(give_up_at), _POLL_S):
         views = await asyncio.gather(*(read(lambda c, k=op.key: c.order_status(k)) for op in places))
         orders = dict(zip((op.key for op in places), views))
         legs = Counter(f.trade for v in views if _is_view(v) for f in v.fills)
-        if all(n == 2 for n in legs.values()) or time.monotonic() >= give_up_at:
+        if all(n == 2 for n in legs.values()):
             break
-        await asyncio.sleep(_POLL_S)
     return orders
 
 

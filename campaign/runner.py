@@ -28,6 +28,7 @@ from campaign import faults as fault_schedule
 from campaign.audit import Findings, audit, check_quiescence, resolve_unanswered, wait_quiescent
 from campaign.stacks import ClusterStack, SingleNodeStack
 from campaign.workload import ATTEMPT_TIMEOUT_S, Workload
+from runtime.poll import polls
 
 LOAD_READY_TIMEOUT_S = 120.0
 
@@ -99,41 +100,10 @@ def run_campaign(config: CampaignConfig, echo: Callable[[str], None] = print) ->
 
         workload = Workload(stack.ingress_urls, run_id=run_id, clients=config.clients,
                             accounts=config.accounts, seed=config.seed)
-        thread = workload.run_in_thread()
-        _wait_loaded(workload)
-        load_start = time.monotonic()
-        try:
-            schedule.run(stack, workload, start=load_start, end=load_start + config.duration_s,
-                         abort=workload.finished)
-        except BaseException:
-            # Interrupted, or the stack did not come back: no drain, give up now.
-            timings["load_s"] = time.monotonic() - load_start
-            workload.give_up_at = time.monotonic()
-            workload.stop.set()
-            thread.join(2 * ATTEMPT_TIMEOUT_S)
-            raise
-        workload.give_up_at = time.monotonic() + config.drain_s
-        workload.stop.set()
-        timings["load_s"] = time.monotonic() - load_start
-        thread.join(config.drain_s + 3 * ATTEMPT_TIMEOUT_S)
-        if thread.is_alive():
-            raise CampaignError("the clients did not stop within the drain time")
-        if workload.error is not None:
-            raise CampaignError(f"the clients failed: {workload.error!r}") from workload.error
-        timings["drain_s"] = time.monotonic() - load_start - timings["load_s"]
+        _load_under_faults(config, stack, workload, schedule, timings)
         echo(f"load done: {len(workload.ops)} operations, {schedule.log.by_kind() or 'no'} faults; "
              "waiting for quiescence")
-
-        t = time.monotonic()
-        seen = wait_quiescent(stack.admin_url)
-        unanswered = asyncio.run(resolve_unanswered(workload))
-        if unanswered:
-            seen = wait_quiescent(stack.admin_url)
-        check_quiescence(findings, seen)
-        timings["quiescence_s"] = time.monotonic() - t
-        t = time.monotonic()
-        asyncio.run(audit(workload, findings))
-        timings["audit_s"] = time.monotonic() - t
+        _settle_and_audit(stack, workload, findings, timings)
     except BaseException as error:
         result["error"] = f"{type(error).__name__}: {error}"
         if workload is not None:  # its clients stop retrying at once
@@ -160,6 +130,48 @@ def run_campaign(config: CampaignConfig, echo: Callable[[str], None] = print) ->
     return result
 
 
+def _load_under_faults(config: CampaignConfig, stack, workload: Workload,
+                       schedule: fault_schedule.Schedule, timings: dict[str, float]) -> None:
+    """The clients' load for `duration_s` while the schedule injects faults,
+    then the drain: every operation answered or given up."""
+    thread = workload.run_in_thread()
+    _wait_loaded(workload)
+    load_start = time.monotonic()
+    try:
+        schedule.run(stack, workload, start=load_start, end=load_start + config.duration_s,
+                     abort=workload.finished)
+    except BaseException:
+        # Interrupted, or the stack did not come back: no drain, give up now.
+        timings["load_s"] = time.monotonic() - load_start
+        workload.give_up_at = time.monotonic()
+        workload.stop.set()
+        thread.join(2 * ATTEMPT_TIMEOUT_S)
+        raise
+    workload.give_up_at = time.monotonic() + config.drain_s
+    workload.stop.set()
+    timings["load_s"] = time.monotonic() - load_start
+    thread.join(config.drain_s + 3 * ATTEMPT_TIMEOUT_S)
+    if thread.is_alive():
+        raise CampaignError("the clients did not stop within the drain time")
+    if workload.error is not None:
+        raise CampaignError(f"the clients failed: {workload.error!r}") from workload.error
+    timings["drain_s"] = time.monotonic() - load_start - timings["load_s"]
+
+
+def _settle_and_audit(stack, workload: Workload, findings: Findings, timings: dict[str, float]) -> None:
+    """Waits for restate to have nothing in flight, learns the outcome of
+    every unanswered operation, then audits."""
+    t = time.monotonic()
+    seen = wait_quiescent(stack.admin_url)
+    if asyncio.run(resolve_unanswered(workload)):
+        seen = wait_quiescent(stack.admin_url)  # the resends ran invocations of their own
+    check_quiescence(findings, seen)
+    timings["quiescence_s"] = time.monotonic() - t
+    t = time.monotonic()
+    asyncio.run(audit(workload, findings))
+    timings["audit_s"] = time.monotonic() - t
+
+
 def _start_stack(config: CampaignConfig, workdir: Path):
     if config.topology == "cluster":
         return ClusterStack.start(workdir, partitions=config.partitions or 4)
@@ -168,12 +180,12 @@ def _start_stack(config: CampaignConfig, workdir: Path):
 
 def _wait_loaded(workload: Workload) -> None:
     """Until the accounts are open and funded (polled with a deadline)."""
-    deadline = time.monotonic() + LOAD_READY_TIMEOUT_S
-    while not workload.loaded.wait(0.1):  # bounded by the deadline below
+    for _ in polls(LOAD_READY_TIMEOUT_S, interval_s=0.1):
+        if workload.loaded.is_set():
+            return
         if workload.finished.is_set():
             raise CampaignError(f"the clients' set-up failed: {workload.error!r}") from workload.error
-        if time.monotonic() >= deadline:
-            raise CampaignError("the clients' set-up did not finish in time")
+    raise CampaignError("the clients' set-up did not finish in time")
 
 
 def _figures(workload: Workload | None, log: fault_schedule.FaultLog, findings: Findings,

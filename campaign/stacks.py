@@ -14,7 +14,6 @@ calls these from the main thread.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,20 +21,17 @@ from typing import Any
 import httpx
 
 from campaign import expect
-from campaign.introspect import count_in_flight
-from runtime import paths, signing
-from runtime.cluster import Cluster, start_cluster
+from runtime import stack as runtime_stack
 from runtime.endpoint import DEFAULT_APP, Endpoint
-from runtime.process import PortInUseError, free_port, stop_all
-from runtime.registration import register_and_wait, wait_until_ok
+from runtime.invocations import count_in_flight
+from runtime.poll import Deadline
+from runtime.registration import wait_until_ok
 from runtime.restate_server import RestateServer
-from runtime.stack import start_single_node
+from runtime.stack import ENDPOINT, SERVER, SingleNode, start_single_node
 
-HOST = "127.0.0.1"
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 120.0
-_PORT_ATTEMPTS = 3
 
 # The endpoint trades with fees, so conservation is proven with the fee
 # account in it; the audit reads the same figures from campaign.expect.
@@ -64,33 +60,14 @@ def wait_serving(ingress_url: str, timeout_s: float = READY_TIMEOUT_S) -> None:
     wait_until_ok(ingress_url, PROBE_PATH, json={}, timeout_s=timeout_s, ok=_probe_answered)
 
 
-def _identity(workdir: Path) -> signing.RequestIdentity:
-    """The key pair restate signs with and the endpoint checks, as `serve`
-    runs: the endpoint answers unsigned requests 401."""
-    return signing.load_or_create(signing.keys_dir(workdir))
-
-
-def _endpoint(workdir: Path, port: int, app: str, identity: signing.RequestIdentity) -> Endpoint:
-    return Endpoint(
-        app,
-        host=HOST,
-        port=port,
-        log_path=workdir / "endpoint.log",
-        cwd=paths.project_root(),
-        extra_env=ENDPOINT_ENV,
-        identity_keys=[identity.public_key],
-    )
-
-
 class SingleNodeStack:
     """One restate-server and our endpoint. Faults: `endpoint`, `server`."""
 
     topology = "single"
     fault_kinds = frozenset({FAULT_ENDPOINT, FAULT_SERVER})
 
-    def __init__(self, server: RestateServer, endpoint: Endpoint) -> None:
-        self.server = server
-        self.endpoint = endpoint
+    def __init__(self, node: SingleNode) -> None:
+        self.node = node
 
     @classmethod
     def start(cls, workdir: Path, *, partitions: int = 2, app: str = DEFAULT_APP,
@@ -98,41 +75,44 @@ class SingleNodeStack:
         node = start_single_node(workdir, app, partitions=partitions, endpoint_env=ENDPOINT_ENV,
                                  timeout_s=timeout_s)
         try:
-            wait_serving(node.server.ingress_url, timeout_s)
+            wait_serving(node.ingress_url, timeout_s)
         except BaseException:
-            stop_all([node.server, node.endpoint], STOP_TIMEOUT_S)
+            node.close(STOP_TIMEOUT_S)
             raise
-        return cls(node.server, node.endpoint)
+        return cls(node)
+
+    @property
+    def server(self) -> RestateServer:
+        return self.node.server
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.node.endpoint
 
     @property
     def ingress_urls(self) -> list[str]:
-        return [self.server.ingress_url]
+        return [self.node.ingress_url]
 
     @property
     def admin_url(self) -> str:
-        return self.server.admin_url
+        return self.node.admin_url
 
     def kill(self, kind: str, target: Any = None) -> str:
         """SIGKILL the endpoint or the server; answers what was killed."""
-        if kind == FAULT_ENDPOINT:
-            self.endpoint.kill()
-            return "endpoint"
-        if kind == FAULT_SERVER:
-            self.server.kill()
-            return "restate-server"
-        raise ValueError(f"a single-node stack has no fault {kind!r}")
+        self.node.process(self._victim(kind)).kill()
+        return "endpoint" if kind == FAULT_ENDPOINT else "restate-server"
 
     def recover(self, kind: str, target: Any = None, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Brings the killed process back on the same port (and data) and waits
         until a real call goes through again."""
-        deadline = time.monotonic() + timeout_s
-        if kind == FAULT_ENDPOINT:
-            self.endpoint.restart(timeout_s)
-        elif kind == FAULT_SERVER:
-            self.server.restart(timeout_s)
-        else:
+        deadline = Deadline(timeout_s)
+        self.node.process(self._victim(kind)).restart(timeout_s)
+        wait_serving(self.node.ingress_url, deadline.remaining_s(at_least_s=1.0))
+
+    def _victim(self, kind: str) -> str:
+        if kind not in self.fault_kinds:
             raise ValueError(f"a single-node stack has no fault {kind!r}")
-        wait_serving(self.server.ingress_url, max(deadline - time.monotonic(), 1.0))
+        return ENDPOINT if kind == FAULT_ENDPOINT else SERVER
 
     def invocations_in_flight(self) -> int | None:
         return count_in_flight(self.admin_url)
@@ -142,11 +122,10 @@ class SingleNodeStack:
                 "endpoint": self.endpoint.pid if self.endpoint.running else None}
 
     def close(self) -> None:
-        stop_all([self.server, self.endpoint], STOP_TIMEOUT_S)
+        self.node.close(STOP_TIMEOUT_S)
 
     def describe(self) -> dict:
-        return {"topology": self.topology, "ingress": self.ingress_urls, "admin": self.admin_url,
-                "endpoint": self.endpoint.url, "signed": self.endpoint.signed}
+        return _describe(self)
 
 
 class ClusterStack:
@@ -157,37 +136,18 @@ class ClusterStack:
     topology = "cluster"
     fault_kinds = frozenset({FAULT_NODE, FAULT_ENDPOINT})
 
-    def __init__(self, cluster: Cluster, endpoint: Endpoint) -> None:
-        self.cluster = cluster
-        self.endpoint = endpoint
+    def __init__(self, running: runtime_stack.ClusterStack) -> None:
+        self.running = running
+        self.cluster = running.cluster
+        self.endpoint = running.endpoint
         self._next_victim = 0
 
     @classmethod
     def start(cls, workdir: Path, *, partitions: int = 4, app: str = DEFAULT_APP,
               timeout_s: float = START_TIMEOUT_S) -> ClusterStack:
-        workdir.mkdir(parents=True, exist_ok=True)
-        identity = _identity(workdir)
-        cluster = start_cluster(workdir / "cluster", partitions=partitions, host=HOST,
-                                timeout_s=timeout_s, request_identity_key=identity.private_key_path)
-        endpoint = None
-        try:
-            for attempt in range(1, _PORT_ATTEMPTS + 1):
-                endpoint = _endpoint(workdir, free_port(HOST), app, identity)
-                try:
-                    endpoint.start(timeout_s)
-                    break
-                except PortInUseError:
-                    if attempt == _PORT_ATTEMPTS:
-                        raise
-            assert endpoint is not None
-            cluster.wait_ready(timeout_s=timeout_s)  # partitions have leaders
-            register_and_wait(cluster.admin_url, cluster.ingress_url, endpoint.url,
-                              timeout_s=timeout_s)
-            cluster.wait_ready(lambda url: _serves(url, timeout_s), timeout_s=timeout_s)
-        except BaseException:
-            stop_all([s for s in (endpoint, cluster) if s is not None], STOP_TIMEOUT_S)
-            raise
-        return cls(cluster, endpoint)
+        return cls(runtime_stack.start_cluster_stack(
+            workdir, app, partitions=partitions, endpoint_env=ENDPOINT_ENV,
+            serves=lambda url: _serves(url, timeout_s), timeout_s=timeout_s))
 
     @property
     def ingress_urls(self) -> list[str]:
@@ -214,7 +174,7 @@ class ClusterStack:
         return index
 
     def recover(self, kind: str, target: Any = None, timeout_s: float = READY_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout_s
+        deadline = Deadline(timeout_s)
         if kind == FAULT_NODE:
             index = int(str(target).rsplit("-", 1)[-1])
             self.cluster.restart_node(index, timeout_s)
@@ -222,8 +182,8 @@ class ClusterStack:
             self.endpoint.restart(timeout_s)
         else:
             raise ValueError(f"a cluster stack has no fault {kind!r}")
-        remaining = max(deadline - time.monotonic(), 1.0)
-        self.cluster.wait_ready(lambda url: _serves(url, remaining), timeout_s=remaining)
+        remaining_s = deadline.remaining_s(at_least_s=1.0)
+        self.cluster.wait_ready(lambda url: _serves(url, remaining_s), timeout_s=remaining_s)
 
     def invocations_in_flight(self) -> int | None:
         # Any live node's admin answers for the whole cluster.
@@ -241,11 +201,15 @@ class ClusterStack:
         return found
 
     def close(self) -> None:
-        stop_all([self.endpoint, self.cluster], STOP_TIMEOUT_S)
+        self.running.close(STOP_TIMEOUT_S)
 
     def describe(self) -> dict:
-        return {"topology": self.topology, "ingress": self.ingress_urls, "admin": self.admin_url,
-                "endpoint": self.endpoint.url, "signed": self.endpoint.signed}
+        return _describe(self)
+
+
+def _describe(stack: SingleNodeStack | ClusterStack) -> dict:
+    return {"topology": stack.topology, "ingress": stack.ingress_urls, "admin": stack.admin_url,
+            "endpoint": stack.endpoint.url, "signed": stack.endpoint.signed}
 
 
 def _serves(ingress_url: str, timeout_s: float) -> bool:

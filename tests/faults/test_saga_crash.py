@@ -10,6 +10,7 @@ import pytest
 
 from api.client import ApiError, AsyncLedgerClient
 from ledger.invariants import check_conservation, totals_by_asset
+from runtime.poll import polls_async
 from tests.integration.helpers import eventually_async
 
 pytestmark = pytest.mark.live
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.live
 ACCOUNTS = 5
 START_MINOR = 10_000  # 100.00 USD each
 TRANSFERS = 60
+SEND_TIMEOUT_S = 170.0  # a transfer's retries, across the crash and the restart
 
 
 @pytest.mark.parametrize("victim", ["endpoint", "server"])
@@ -40,7 +42,7 @@ async def _crash_during_transfers(stack, victim: str) -> None:
         answered: list[object] = []
 
         async def send(tid, src, dst, minor):
-            while True:
+            async for _ in polls_async(SEND_TIMEOUT_S, interval_s=0.2):
                 try:
                     answered.append(await ledger.transfer(tid, src, dst, "USD", f"{minor // 100}.{minor % 100:02d}"))
                     return
@@ -50,13 +52,14 @@ async def _crash_during_transfers(stack, victim: str) -> None:
                         return
                     raise
                 except Exception:  # a careful client retries the same id on transport errors
-                    await asyncio.sleep(0.2)
+                    continue
+            raise AssertionError(f"transfer {tid} got no answer within {SEND_TIMEOUT_S:g}s")
 
         tasks = [asyncio.create_task(send(*p)) for p in plan]
         await eventually_async(lambda: len(answered) >= 5, "some transfers answered before the crash")
         answered_before_crash = len(answered)
         stack.crash(victim)
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=180)
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=SEND_TIMEOUT_S + 10)
         # The crash must have hit sagas in flight, or it proves nothing.
         assert answered_before_crash < len(plan), answered_before_crash
         print(f"{victim} killed with {answered_before_crash} of {len(plan)} transfers answered")
