@@ -28,7 +28,8 @@ from bench.app import LEVEL_BOOK as LEVEL_SYMBOL
 from bench.http import CallFailed, RawHttp
 from bench.load import Op, run_all
 from ledger.money import parse_amount
-from runtime.invocations import query
+from runtime import invocations
+from runtime.poll import polls_async
 
 SHALLOW_BOOK, DEEP_BOOK, TRADE_BOOK = "BTC-EUR", "BTC-USD", "ETH-USD"
 SEED_FUNDS = {"USD": "1000000.00", "EUR": "1000000.00"}
@@ -260,15 +261,13 @@ class Workloads:
 
 
 async def _settled_counts(admin_url: str, timeout_s: float = 60.0) -> dict[str, int]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        rows = await asyncio.to_thread(query, admin_url, "SELECT status, count(*) AS n "
-                                       "FROM sys_invocation GROUP BY status")
-        counts = {r["status"]: r["n"] for r in rows}
-        if all(status == "completed" for status in counts) or time.monotonic() > deadline:
+    """Invocations (completed ones too) and journal entries restate holds,
+    read once none is in flight (or at the deadline)."""
+    async for _ in polls_async(timeout_s, interval_s=0.1):
+        counts = await asyncio.to_thread(invocations.counts_by_status, admin_url, completed=True)
+        if all(status == "completed" for status in counts):
             break
-        await asyncio.sleep(0.1)
-    entries = await asyncio.to_thread(query, admin_url, "SELECT count(*) AS n FROM sys_journal")
+    entries = await asyncio.to_thread(invocations.query, admin_url, "SELECT count(*) AS n FROM sys_journal")
     return {"invocations": sum(counts.values()), "journal_entries": entries[0]["n"]}
 
 

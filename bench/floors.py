@@ -22,21 +22,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench import stack as bench_stack
 from bench.cases import Sizes, Workloads
 from bench.floor_app import FLOORS
 from bench.http import RawHttp
 from bench.load import measure
 from runtime.endpoint import DEFAULT_SERVER, SERVERS
-from runtime.process import stop_all
-from runtime.stack import start_single_node
 
 CLIENTS, KEYS = 32, 10_000
 MODES = {"quick": (2, 1.0, 4.0), "full": (3, 2.0, 10.0)}  # rounds, warm-up s, window s
@@ -115,14 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
     rounds, warmup_s, window_s = MODES[mode]
-    workdir = Path(tempfile.mkdtemp(prefix="ledger-floors-"))
-    node = start_single_node(workdir, "bench.floor_app:app", server=args.server)
-    try:
-        rates = asyncio.run(_run(node.server.ingress_url, rounds, warmup_s, window_s))
-        hot = asyncio.run(_hot_key(node.server.ingress_url, *HOT_WINDOWS[mode]))
-    finally:
-        stop_all([node.server, node.endpoint], 5.0)
-        shutil.rmtree(workdir, ignore_errors=True)
+    with bench_stack.running(args.server, app="bench.floor_app:app") as node:
+        rates = asyncio.run(_run(node.ingress_url, rounds, warmup_s, window_s))
+        hot = asyncio.run(_hot_key(node.ingress_url, *HOT_WINDOWS[mode]))
     medians = {name: statistics.median(r) for name, r in rates.items()}
     ceiling = medians["FloorNoop"]
     print(f"\nround-trip floors on {args.server}, {CLIENTS} clients, {KEYS:,} keys, "

@@ -7,19 +7,7 @@ import asyncio
 import os
 from pathlib import Path
 
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except FileNotFoundError:
-        return found
-    for task in tasks:
-        try:
-            found += [int(child) for child in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return found
+from runtime.process import descendants
 
 
 def _vmrss_kb(pid: int) -> int:
@@ -34,12 +22,7 @@ def _vmrss_kb(pid: int) -> int:
 
 def tree(pid: int | None) -> list[int]:
     """`pid` and all its descendants (granian serves from a worker child)."""
-    found, pending = [], [] if pid is None else [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        pending += _children(current)
-    return found
+    return [] if pid is None else [pid, *descendants(pid)]
 
 
 def rss_mb(pid: int | None) -> float:

@@ -16,12 +16,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 
+from runtime.poll import polls_async
 from runtime.process import die_with_parent
 
 HOST = "127.0.0.1"
@@ -107,17 +107,19 @@ class Postgres:
         log.close()
 
     async def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
+        problem: BaseException | None = None
+        async for _ in polls_async(START_TIMEOUT_S, interval_s=0.1):
             try:
                 conn = await asyncpg.connect(self.dsn, timeout=2)
-                await conn.close()
-                return
             except (OSError, asyncpg.PostgresError) as error:
-                if self._proc.poll() is not None or time.monotonic() > deadline:
-                    log = (self.workdir / "postgres.log").read_text(errors="replace")[-2000:]
-                    raise PostgresUnavailable(f"postgres did not start: {error}\n{log}") from error
-                time.sleep(0.1)
+                problem = error
+                if self._proc.poll() is not None:
+                    break  # it exited: no use waiting
+                continue
+            await conn.close()
+            return
+        log = (self.workdir / "postgres.log").read_text(errors="replace")[-2000:]
+        raise PostgresUnavailable(f"postgres did not start: {problem}\n{log}") from problem
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

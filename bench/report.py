@@ -117,8 +117,6 @@ def floor_figures(rps: dict[str, float], counts: dict[str, dict[str, float]]) ->
 def summarize(session: dict, meta: dict) -> dict:
     cases = {c.name: _case_figures(session["raw"][c.name], c.main) for c in session["cases"]}
     rps = {name: f["rps"] for name, f in cases.items()}
-    counts = {op: c["invocations"] for op, c in session["counts"].items()}
-    entries = {op: c["journal_entries"] for op, c in session["counts"].items()}
     ceiling = rps["noop"]
     out: dict = {"engine_noop_rps": ceiling,
                  "engine_noop_latency_ms_p50": cases["noop"]["latency_ms_p50"],
@@ -128,8 +126,28 @@ def summarize(session: dict, meta: dict) -> dict:
         out[f"{name}_latency_ms_p50"] = cases[name]["latency_ms_p50"]
         out[f"{name}_latency_ms_p99"] = cases[name]["latency_ms_p99"]
         out[f"{name}_ratio_to_ceiling"] = _ratio(rps[name], ceiling)
+    out.update(_per_operation(cases, rps, session["counts"]))
+    out["floors"] = floor_figures(rps, session["counts"])
+    out.update(_cpu_figures(cases))
+    out["shared_to_exclusive_read_p99_ratio"] = _ratio(out["shared_read_p99_ms"], out["exclusive_read_p99_ms"])
+    out.update(_scaling(rps, meta["sizes"]))
+    out.update(_postgres_figures(cases, rps))
+    out.update(_rss_figures(session["rss"]))
+    out.update(_server_figures(rps, meta["server"]))
+    out["targets"] = _targets(out)
+    out["config"] = meta
+    out["cases"] = cases
+    return out
+
+
+def _per_operation(cases: dict, rps: dict, measured: dict) -> dict:
+    """Invocations and journal entries per operation, what each rate makes
+    of the engine given its invocations, and the hot key's reads."""
+    counts = {op: c["invocations"] for op, c in measured.items()}
+    entries = {op: c["journal_entries"] for op, c in measured.items()}
+    ceiling = rps["noop"]
     per_pair = counts["trade"] + counts["resting_order"]
-    out.update({
+    return {
         "invocations_per_deposit": round(counts["deposit"], 2),
         "invocations_per_transfer": round(counts["transfer"], 2),
         "invocations_per_resting_order": round(counts["resting_order"], 2),
@@ -150,21 +168,26 @@ def summarize(session: dict, meta: dict) -> dict:
         "exclusive_read_p99_ms": cases["hot_exclusive_read"]["latency_ms_p99"],
         "hot_write_rps_with_shared_reads": cases["hot_shared_read"]["write_rps"],
         "hot_write_rps_with_exclusive_reads": cases["hot_exclusive_read"]["write_rps"],
-    })
-    out["floors"] = floor_figures(rps, session["counts"])
-    # Where the time goes: CPU per operation by process, and as a multiple
-    # of the no-op's, so the ratios above can be read against their causes.
+    }
+
+
+def _cpu_figures(cases: dict) -> dict:
+    """Where the time goes: CPU per operation by process, and as a multiple
+    of the no-op's, so the ratios can be read against their causes."""
     noop_cpu = cases["noop"].get("cpu_ms_per_op")
-    out["cpu_ms_per_op"] = {name: cases[name].get("cpu_ms_per_op")
-                            for name in ("noop", "deposit", "transfer", "place", "trade")}
-    out["cpu_x_noop"] = {
+    per_op = {name: cases[name].get("cpu_ms_per_op")
+              for name in ("noop", "deposit", "transfer", "place", "trade")}
+    x_noop = {
         name: None if not cpu or not noop_cpu else
         {proc: _ratio(cpu[proc], noop_cpu[proc], 2) for proc in ("restate_server", "endpoint")}
-        for name, cpu in out["cpu_ms_per_op"].items()}
-    out["shared_to_exclusive_read_p99_ratio"] = _ratio(out["shared_read_p99_ms"], out["exclusive_read_p99_ms"])
-    sizes = meta["sizes"]
+        for name, cpu in per_op.items()}
+    return {"cpu_ms_per_op": per_op, "cpu_x_noop": x_noop}
+
+
+def _scaling(rps: dict, sizes: dict) -> dict:
+    """Throughput as work grows: accounts, history, book depth, level depth."""
     big = "deposit_big_population" if "deposit_big_population" in rps else "deposit"
-    out.update({
+    return {
         "accounts_scaling_ratio": _ratio(rps[big], rps["deposit_small_population"]),
         "accounts_scaling_accounts": [sizes["accounts_small"], sizes["accounts_big"]],
         "history_scaling_ratio": _ratio(rps["deposit_history"], rps["deposit_fresh"]),
@@ -173,9 +196,13 @@ def summarize(session: dict, meta: dict) -> dict:
         "book_depth_scaling_orders": [sizes["book_shallow"], sizes["book_deep"]],
         "level_depth_scaling_ratio": _ratio(rps["place_deep_level"], rps["place_level"]),
         "level_depth_scaling_orders": [sizes["level_shallow"], sizes["level_deep"]],
-    })
-    out.update(dict.fromkeys(("postgres_deposit_tps", "postgres_transfer_tps",
-                              "deposit_ratio_to_postgres", "transfer_ratio_to_postgres")))
+    }
+
+
+def _postgres_figures(cases: dict, rps: dict) -> dict:
+    """The same deposit and transfer on Postgres; None where not measured."""
+    out: dict = dict.fromkeys(("postgres_deposit_tps", "postgres_transfer_tps",
+                               "deposit_ratio_to_postgres", "transfer_ratio_to_postgres"))
     if "pg_deposit" in rps:
         out.update({
             "postgres_deposit_tps": rps["pg_deposit"],
@@ -185,8 +212,11 @@ def summarize(session: dict, meta: dict) -> dict:
             "deposit_ratio_to_postgres": _ratio(rps["deposit"], rps["pg_deposit"]),
             "transfer_ratio_to_postgres": _ratio(rps["transfer"], rps["pg_transfer"]),
         })
-    rss = session["rss"]
-    out.update({
+    return out
+
+
+def _rss_figures(rss: dict) -> dict:
+    return {
         "rss_idle_mb": _round(sum(rss["idle"].values())),
         "rss_idle_server_mb": rss["idle"]["restate_server"],
         "rss_idle_endpoint_mb": rss["idle"]["endpoint"],
@@ -195,23 +225,31 @@ def summarize(session: dict, meta: dict) -> dict:
         "rss_load_server_mb": rss["load"]["restate_server"],
         "rss_load_endpoint_mb": rss["load"]["endpoint"],
         "rss_load_mb": _round(sum(rss["load"].values())),
-    })
-    servers = {meta["server"]: ceiling}
+    }
+
+
+def _server_figures(rps: dict, server: str) -> dict:
+    """The no-op's rate on each ASGI server, against stock hypercorn's."""
+    ceiling = rps["noop"]
+    servers = {server: ceiling}
     servers.update({name.split("@", 1)[1]: r for name, r in rps.items() if name.startswith("noop@")})
-    out["server_noop_rps"] = servers
     stock = servers.get("hypercorn-stock")
-    out["server_noop_ratio_to_stock_hypercorn"] = {name: _ratio(v, stock) for name, v in servers.items()}
-    out["endpoint_vs_stock_hypercorn_ratio"] = _ratio(ceiling, stock)
-    out["best_server"] = max(servers, key=lambda s: servers[s] or 0)
-    out["targets"] = {}
+    return {
+        "server_noop_rps": servers,
+        "server_noop_ratio_to_stock_hypercorn": {name: _ratio(v, stock) for name, v in servers.items()},
+        "endpoint_vs_stock_hypercorn_ratio": _ratio(ceiling, stock),
+        "best_server": max(servers, key=lambda s: servers[s] or 0),
+    }
+
+
+def _targets(out: dict) -> dict:
+    verdicts = {}
     for key, op, bound in TARGETS:
         value = out.get(key)
         met = None if value is None else (value >= bound if op == ">=" else
                                           value <= bound if op == "<=" else value < bound)
-        out["targets"][key] = {"value": value, "target": f"{op} {bound:g}", "met": met}
-    out["config"] = meta
-    out["cases"] = cases
-    return out
+        verdicts[key] = {"value": value, "target": f"{op} {bound:g}", "met": met}
+    return verdicts
 
 
 def _fmt(x, digits: int = 1) -> str:
@@ -231,7 +269,6 @@ def targets_heading(meta: dict) -> str:
 
 
 def print_table(r: dict) -> None:
-    cases, ceiling = r["cases"], r["engine_noop_rps"]
     meta = r["config"]
     lines = [
         "",
@@ -241,7 +278,18 @@ def print_table(r: dict) -> None:
         f"load average at start {meta['machine']['loadavg_start'][0]:.1f} on {meta['machine']['cpus']} cpus",
         "",
         f"{'case':<36}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x ceiling':>11}{'errors':>8}",
+        *_case_lines(r),
+        *_summary_lines(r),
+        *_floor_lines(r),
+        *_cpu_lines(r),
+        *_closing_lines(r),
     ]
+    print("\n".join(lines), flush=True)
+
+
+def _case_lines(r: dict) -> list[str]:
+    """A row per case: its rate, latencies, its rate against the ceiling."""
+    meta, lines = r["config"], []
     titles = {
         "noop": "engine ceiling (no-op object)",
         "deposit": f"deposit, {meta['sizes']['keys']:,} accounts",
@@ -264,13 +312,18 @@ def print_table(r: dict) -> None:
         "pg_deposit": "postgres deposit",
         "pg_transfer": "postgres transfer",
     }
-    for name, f in cases.items():
+    for name, f in r["cases"].items():
         title = titles.get(name, name.replace("noop@", "no-op on "))
         # Against the ceiling: what runs handlers on our endpoint, not the reads of the hot key.
-        vs = None if name.startswith(("hot_", "pg_")) else _ratio(f["rps"], ceiling)
+        vs = None if name.startswith(("hot_", "pg_")) else _ratio(f["rps"], r["engine_noop_rps"])
         lines.append(f"{title:<36}{_fmt(f['rps']):>9}{_fmt(f['latency_ms_p50']):>9}"
                      f"{_fmt(f['latency_ms_p99']):>9}{_fmt(vs, 3):>11}{f['errors']:>8}")
-    lines += [
+    return lines
+
+
+def _summary_lines(r: dict) -> list[str]:
+    meta = r["config"]
+    return [
         "",
         f"invocations counted: deposit {r['invocations_per_deposit']:g}, transfer "
         f"{r['invocations_per_transfer']:g}, resting order {r['invocations_per_resting_order']:g}, "
@@ -290,18 +343,25 @@ def print_table(r: dict) -> None:
         f"{_fmt(r['book_depth_scaling_ratio'], 3)}; one price level {r['level_depth_scaling_orders'][0]:,} -> "
         f"{r['level_depth_scaling_orders'][1]:,} resting: {_fmt(r['level_depth_scaling_ratio'], 3)}",
     ]
-    lines += ["", "against the floor (the same journal and round trips with no ledger code, "
-              "run next to the ledger's case):",
-              f"  {'case':<14}{'ledger/s':>10}{'floor/s':>10}{'ledger/floor':>14}{'floor x ceiling':>17}"
-              f"{'floor efficiency':>18}{'journal ledger/floor':>22}"]
+
+
+def _floor_lines(r: dict) -> list[str]:
+    lines = ["", "against the floor (the same journal and round trips with no ledger code, "
+             "run next to the ledger's case):",
+             f"  {'case':<14}{'ledger/s':>10}{'floor/s':>10}{'ledger/floor':>14}{'floor x ceiling':>17}"
+             f"{'floor efficiency':>18}{'journal ledger/floor':>22}"]
     for name, f in r["floors"].items():
         entries = f"{_fmt(f['journal_entries'].get('ledger'), 1)} / {_fmt(f['journal_entries']['floor'], 1)}"
         lines.append(f"  {name.replace('_', ' '):<14}{_fmt(r.get(name + '_rps')):>10}{_fmt(f['floor_rps']):>10}"
                      f"{_fmt(f.get('ledger_to_floor'), 3):>14}{_fmt(f['floor_ratio_to_ceiling'], 3):>17}"
                      f"{_fmt(f['floor_efficiency'], 2):>18}{entries:>22}")
-    lines += ["", "where the time goes, per operation: CPU ms (x no-op) of restate-server and "
-              "the endpoint, journal entries, cores busy in the whole machine",
-              f"  {'case':<14}{'restate-server':>18}{'endpoint':>18}{'journal':>9}{'cores':>7}"]
+    return lines
+
+
+def _cpu_lines(r: dict) -> list[str]:
+    lines = ["", "where the time goes, per operation: CPU ms (x no-op) of restate-server and "
+             "the endpoint, journal entries, cores busy in the whole machine",
+             f"  {'case':<14}{'restate-server':>18}{'endpoint':>18}{'journal':>9}{'cores':>7}"]
     per_op_entries = {"noop": "journal_entries_per_noop", "deposit": "journal_entries_per_deposit",
                       "transfer": "journal_entries_per_transfer", "place": "journal_entries_per_resting_order",
                       "trade": "journal_entries_per_trade_pair"}
@@ -311,8 +371,13 @@ def print_table(r: dict) -> None:
         x = r["cpu_x_noop"][name] or {}
         cols = "".join(f"{_fmt(cpu[p], 2):>9} ({_fmt(x.get(p), 1):>5})" for p in ("restate_server", "endpoint"))
         lines.append(f"  {name:<14}{cols}{_fmt(r[per_op_entries[name]], 1):>9}"
-                     f"{_fmt(cases[name]['cores_busy']['machine'], 2):>7}")
-    lines.append("")
+                     f"{_fmt(r['cases'][name]['cores_busy']['machine'], 2):>7}")
+    return lines
+
+
+def _closing_lines(r: dict) -> list[str]:
+    """Postgres, memory, the ASGI servers, and the targets' verdicts."""
+    meta, lines = r["config"], [""]
     if r["postgres_deposit_tps"] is None:
         lines.append("postgres: not measured (--no-postgres, or it could not be installed or started)")
     else:
@@ -336,7 +401,7 @@ def print_table(r: dict) -> None:
     for key, t in r["targets"].items():
         mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
         lines.append(f"  {key:<38} {_fmt(t['value'], 3):>10}  {t['target']:<8} {mark}")
-    print("\n".join(lines), flush=True)
+    return lines
 
 
 def write(r: dict, out: str, chart: str) -> None:

@@ -21,7 +21,9 @@ from bench import stack as bench_stack
 from bench.cases import DEEP_LEVEL_PRICE, FULL, QUICK, SHALLOW_LEVEL_PRICE, PostgresWorkloads, Sizes, Workloads
 from bench.http import RawHttp
 from bench.load import Op, Window, measure
+from runtime.poll import polls_async
 from runtime.process import free_port
+from runtime.stack import SingleNode
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,14 @@ class Case:
 
 
 _T0 = time.monotonic()
+IDLE_WINDOW_S = 0.5  # the CPU used over this long says whether the stack is idle
 
 
 def say(line: str) -> None:
     print(f"[{time.monotonic() - _T0:5.1f}s] {line}", flush=True)
 
 
-def _cases(w: Workloads, pgw: PostgresWorkloads | None, stack: bench_stack.Stack, s: Sizes) -> list[Case]:
+def _cases(w: Workloads, pgw: PostgresWorkloads | None, compare: list[str], s: Sizes) -> list[Case]:
     """Every case, those compared with each other next to each other."""
     one = lambda op: lambda: {"ops": (op, s.clients)}  # noqa: E731
     readers = s.clients - s.hot_writers
@@ -62,8 +65,8 @@ def _cases(w: Workloads, pgw: PostgresWorkloads | None, stack: bench_stack.Stack
         "read": (w.paced_read("hot0", handler, readers / s.hot_reads_per_s), readers),
     }
     cases = [Case("noop", "restate", one(w.noop("Noop")))]
-    cases += [Case(f"noop@{name}", "restate", one(w.noop(service)))
-              for name, (_, service) in stack.extra.items()]
+    cases += [Case(f"noop@{name}", "restate", one(w.noop(bench_stack.noop_service(name))))
+              for name in compare]
     cases += [
         Case("deposit", "restate", one(w.deposit("a", s.keys))),
         Case("deposit_floor", "restate", one(w.floor_deposit())),
@@ -99,11 +102,12 @@ async def _wait_idle(pids: list[int], max_s: float = 10.0, busy_cores: float = 0
     `busy_cores` of CPU over half a second: set-up leaves restate flushing
     and compacting, which the first case would otherwise pay for."""
     began = time.monotonic()
-    while time.monotonic() - began < max_s:
-        before = sum(memory.cpu_s(p) for p in pids)
-        await asyncio.sleep(0.5)
-        if sum(memory.cpu_s(p) for p in pids) - before < busy_cores * 0.5:
+    before = None
+    async for _ in polls_async(max_s, interval_s=IDLE_WINDOW_S):
+        now = sum(memory.cpu_s(p) for p in pids)
+        if before is not None and now - before < busy_cores * IDLE_WINDOW_S:
             break
+        before = now
     return time.monotonic() - began
 
 
@@ -153,7 +157,7 @@ async def _rounds(opts: Options, cases: list[Case], pids: dict[str, int]) -> tup
     return raw, peak_mb
 
 
-async def _session(opts: Options, stack: bench_stack.Stack, sizes: Sizes) -> dict:
+async def _session(opts: Options, stack: SingleNode, sizes: Sizes, compare: list[str]) -> dict:
     nonce = format(int(time.time() * 1000) % 10**9, "x")
     pids = {"restate_server": stack.server.pid, "endpoint": stack.endpoint.pid}
     await asyncio.sleep(1.0)  # let the fresh processes settle before the idle reading
@@ -182,7 +186,7 @@ async def _session(opts: Options, stack: bench_stack.Stack, sizes: Sizes) -> dic
         waited = await _wait_idle(list(pids.values()))
         say(f"restate-server and endpoint idle after {waited:.1f} s")
         rss["after_setup"] = {n: memory.rss_mb(p) for n, p in pids.items()}
-        cases = _cases(w, pgw, stack, sizes)
+        cases = _cases(w, pgw, compare, sizes)
         raw, rss["load"] = await _rounds(opts, cases, pids)
         return {"raw": raw, "cases": cases, "counts": counts, "rss": rss, "setup_s": setup_s,
                 "postgres_version": pg.version if pg else None}
@@ -202,13 +206,10 @@ def run(opts: Options) -> dict:
     say(f"starting restate-server (1 partition) and the endpoint on {opts.server}"
         + (f", plus no-op endpoints on {', '.join(compare)}" if compare else ""))
     # Started from the main thread: the children die with it (PR_SET_PDEATHSIG).
-    stack = bench_stack.start(opts.server, compare)
-    try:
+    with bench_stack.running(opts.server, compare) as stack:
         version = httpx.get(f"{stack.admin_url}/version", trust_env=False).json().get("version")
-        session = asyncio.run(_session(opts, stack, sizes))
-    finally:
+        session = asyncio.run(_session(opts, stack, sizes, compare))
         say("stopping restate-server and the endpoints")
-        stack.close()
     meta = {
         "mode": "quick" if opts.quick else "full",
         "server": opts.server,
