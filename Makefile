@@ -5,8 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 TOOLS := .tools
 RESTATE_VERSION := 1.7.12
+# The official TypeScript ingress client, for tests/ts_client (see below).
+TS_CLIENT_VERSION := 1.16.9
 STAMP_VENV := $(VENV)/.installed
-STAMP_TOOLS := $(TOOLS)/.installed-$(RESTATE_VERSION)
+# Named after every pinned version, so changing one reinstalls .tools.
+STAMP_TOOLS := $(TOOLS)/.installed-$(RESTATE_VERSION)-ts-client-$(TS_CLIENT_VERSION)
 
 .PHONY: setup serve test campaign bench bench-quick bench-floors clean
 
@@ -20,10 +23,16 @@ $(STAMP_VENV): pyproject.toml
 
 # restate-server and restatectl come from their npm packages, pinned; the
 # binaries land in .tools/node_modules and the runtime looks for them there.
+# @restatedev/restate-sdk-clients is how TypeScript users call the ledger:
+# tests/integration/test_ts_client.py runs it (tests/ts_client/calls.mjs) to
+# prove its calls with no argument work. Pinned to 1.16.9, the newest line
+# whose compatibility table names restate-server 1.7 (1.17's still stops at
+# 1.16), so a new client release cannot change what the test proves.
 $(STAMP_TOOLS):
 	mkdir -p $(TOOLS)
 	npm install --prefix $(TOOLS) --no-audit --no-fund --no-package-lock --loglevel=error \
-		@restatedev/restate-server@$(RESTATE_VERSION) @restatedev/restatectl@$(RESTATE_VERSION)
+		@restatedev/restate-server@$(RESTATE_VERSION) @restatedev/restatectl@$(RESTATE_VERSION) \
+		@restatedev/restate-sdk-clients@$(TS_CLIENT_VERSION)
 	touch $@
 
 serve: setup
