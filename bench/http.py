@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import asyncio
 
+# Header lines or body chunks in one answer: restate's are a handful.
+_MAX_LINES = 1_000
+
 
 class CallFailed(RuntimeError):
     pass
@@ -32,7 +35,10 @@ class _Connection:
             raise ConnectionError("the server closed the connection")
         status = int(status_line.split(b" ", 2)[1])
         length, chunked = 0, False
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+        for _ in range(_MAX_LINES):
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
@@ -41,14 +47,22 @@ class _Connection:
                 chunked = True
             elif name == b"connection" and b"close" in value.lower():
                 self.reusable = False
+        else:
+            raise ConnectionError(f"over {_MAX_LINES} header lines")
         if not chunked:
             return status, await self.reader.readexactly(length)
+        return status, await self._chunks()
+
+    async def _chunks(self) -> bytes:
         parts = []
-        while size := int((await self.reader.readline()).split(b";")[0], 16):
+        for _ in range(_MAX_LINES):
+            size = int((await self.reader.readline()).split(b";")[0], 16)
+            if not size:
+                await self.reader.readline()  # the empty trailer
+                return b"".join(parts)
             parts.append(await self.reader.readexactly(size))
             await self.reader.readline()
-        await self.reader.readline()  # the empty trailer
-        return status, b"".join(parts)
+        raise ConnectionError(f"over {_MAX_LINES} chunks")
 
     def close(self) -> None:
         self.writer.close()
@@ -79,8 +93,8 @@ class RawHttp:
         return content
 
     async def aclose(self) -> None:
-        while self._idle:
-            conn = self._idle.pop()
+        idle, self._idle = self._idle, []
+        for conn in idle:
             conn.close()
             try:
                 await conn.writer.wait_closed()

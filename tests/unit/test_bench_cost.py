@@ -1,5 +1,5 @@
 """The benchmark's report: CPU per operation from a window's readings, and
-which runs judge the targets."""
+which runs judge the targets; and what its load client reads."""
 
 from bench.load import Window
 from bench.report import cpu_figures
@@ -95,3 +95,35 @@ def test_only_a_full_run_judges_the_targets():
     assert targets_heading({"mode": "full", "rounds": 3, "duration_s": 20.0}) == "targets:"
     quick = targets_heading({"mode": "quick", "rounds": 2, "duration_s": 1.25})
     assert "2 windows of 1.25 s" in quick and "make bench" in quick
+
+
+def _answer(raw: bytes):
+    """What bench.http's connection reads from `raw`, as a server's answer."""
+    import asyncio
+
+    from bench.http import _Connection
+
+    class _Writer:
+        def write(self, data: bytes) -> None:
+            pass
+
+    async def read():
+        reader = asyncio.StreamReader()
+        reader.feed_data(raw)
+        reader.feed_eof()
+        return await _Connection(reader, _Writer()).post("h", "/p", b"{}")
+
+    return asyncio.run(read())
+
+
+def test_the_load_client_reads_a_sized_and_a_chunked_body():
+    assert _answer(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}") == (200, b"{}")
+    chunked = b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    assert _answer(chunked) == (404, b"abcde")
+
+
+def test_the_load_client_bounds_the_header_lines_it_reads():
+    import pytest
+
+    with pytest.raises(ConnectionError, match="header lines"):
+        _answer(b"HTTP/1.1 200 OK\r\n" + b"x: y\r\n" * 2_000 + b"\r\n")
