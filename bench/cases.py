@@ -249,7 +249,7 @@ class Workloads:
 
     async def count_per_op(self, admin_url: str, op: Op) -> dict[str, float]:
         """Invocations restate ran, and journal entries they wrote, for
-        `count_ops` calls of `op`, per call: the rows of sys_invocation and
+        `count_ops` calls of `op`, per call: the rows of sys_invocation_status and
         sys_journal (completed invocations keep theirs) before and after,
         each read once nothing is still in flight. Every entry is a record
         appended to restate's log: a call, a state read's answer, a clock
