@@ -68,7 +68,8 @@ def register(sym: Symbol, venue: Venue = BOOK) -> None:
     venue again changes nothing; another one under a listed code is refused."""
     listed = {s.code: s for s in (*SYMBOLS.values(), *config.EXTRA_SYMBOLS)}
     if sym.code in listed:
-        if listed[sym.code] == sym and _VENUES.get(sym.code) is venue:
+        same_again = listed[sym.code] == sym and _VENUES.get(sym.code) is venue
+        if same_again:
             return
         raise ValueError(f"symbol {sym.code} is already listed")
     _VENUES[sym.code] = venue

@@ -337,7 +337,8 @@ def start_until_ready(
         if process.running:
             process.kill()
             raise StartupError(process.describe_failure(f"was not ready after {timeout_s:.1f}s"))
-        if not (lost_port_race(process.log_tail()) and not deadline.passed):
+        lost_a_port = lost_port_race(process.log_tail())
+        if not lost_a_port or deadline.passed:
             raise StartupError(process.describe_failure(f"exited early with status {process.returncode}"))
     raise StartupError(process.describe_failure(f"lost the race for its ports {SPAWN_ATTEMPTS} times"))
 
