@@ -123,12 +123,19 @@ def _headers(req: Request) -> dict[str, str]:
 
 def _answer(req: Request, response: httpx.Response) -> Any:
     if response.status_code >= 400:
-        try:
-            message = response.json().get("message", response.text)
-        except ValueError:
-            message = response.text
-        raise ApiError(response.status_code, message)
+        raise ApiError(response.status_code, _error_message(response))
     return req.answer.model_validate_json(response.content)
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The `message` of restate's error body, or the body itself when it is
+    not one (a proxy's HTML page, a JSON string): never a crash."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else response.text
 
 
 class LedgerClient(_Api):
