@@ -256,7 +256,9 @@ def to_json(answer: BaseModel) -> str:
     # ensure_ascii (json.dumps' default, stated here on purpose) writes every
     # control character as \uXXXX: the JSON stays one line a script can
     # parse, and nothing in it acts on a terminal.
-    return json.dumps(answer.model_dump(mode="json", exclude_none=True), ensure_ascii=True)
+    # exclude_unset: the fields the ledger answered, and only those, so a
+    # script reads `"owner": null` or `"next": null` where the ledger said it.
+    return json.dumps(answer.model_dump(mode="json", exclude_unset=True), ensure_ascii=True)
 
 
 def render(answer: BaseModel) -> str:
@@ -317,7 +319,7 @@ def _render_history(page: HistoryPage) -> str:
         (str(e.seq), e.kind, e.amount or "", e.asset or "", e.ref or "") for e in page.entries
     ]
     tail = f"\nolder entries: --before {page.next}" if page.next is not None else ""
-    return f"account {page.account}\n" + _table(rows) + tail
+    return f"account {page.account}\n" + _table(rows, left=(0, 1, 3, 4)) + tail
 
 
 def _render_order(o: OrderView) -> str:

@@ -226,7 +226,7 @@ def test_render_escapes_an_account_owner_and_every_other_string():
      [r"transfer t\x1b: COMPENSATED", r"  s\x00 -> t\x9b  1.00 USD", f"  reason: {HOSTILE_SHOWN}"]),
     (HistoryPage(account="a\x1b", next=None, entries=[
         {"seq": 1, "kind": "open\x1b", "at_ms": 0, "ref": "r\x07"}]),
-     [r"account a\x1b", "  seq      kind  amount  asset    ref", r"  1    open\x1b                 r\x07"]),
+     [r"account a\x1b", "  seq  kind      amount  asset  ref", r"  1    open\x1b                 r\x07"]),
     (OrderView(order="o\x1b", account="a", symbol="BTC-USD", side="BUY", quantity="1", price="2",
                time_in_force="GTC", filled="0", status="CANCELLED", fills=[], reason=HOSTILE),
      [r"order o\x1b: CANCELLED", "  a BUY 1 BTC-USD @ 2 (GTC), filled 0", f"  reason: {HOSTILE_SHOWN}"]),
