@@ -3,7 +3,7 @@
 The live endpoint charges a maker fee of 10 bps and a taker fee of 20 bps
 (tests/harness.py ENDPOINT_ENV), kept from what each party receives and
 rounded down. The expected amounts below are computed here, with integers,
-from the rules the README states, not by the ledger's own functions.
+from the rules docs/trading.md states, not by the ledger's own functions.
 
 The session shares one book per symbol with every other live test, so the
 walkthrough places its orders strictly inside the spread it finds, where
