@@ -37,12 +37,12 @@ def _account(key: str, record: dict | None) -> Account | None:
     return None if record is None else Account.from_record(key, record)
 
 
-async def _load(ctx, key: str) -> Account | None:
+async def load(ctx, key: str) -> Account | None:
     return _account(key, await ctx.get(ACCOUNT))
 
 
 async def _load_open(ctx, key: str) -> Account:
-    return acct.require_open(await _load(ctx, key), key)
+    return acct.require_open(await load(ctx, key), key)
 
 
 async def _store(ctx, change: Change, op: Operation | None = None, at_ms: int | None = None) -> None:
@@ -51,10 +51,10 @@ async def _store(ctx, change: Change, op: Operation | None = None, at_ms: int | 
     step passes its saga's instant; a public handler reads the clock."""
     if at_ms is None:
         at_ms = await now_ms(ctx)
-    _store_all(ctx, [(change, op)], at_ms)
+    store_all(ctx, [(change, op)], at_ms)
 
 
-def _store_all(ctx, done: list[tuple[Change, Operation | None]], at_ms: int) -> None:
+def store_all(ctx, done: list[tuple[Change, Operation | None]], at_ms: int) -> None:
     """Changes made one after another: each one's history record and
     operation, and the account as the last one left it."""
     for change, op in done:
@@ -90,7 +90,7 @@ def _op_answer(op: Operation, applied: bool) -> OpAnswer:
 @handler(account, key_name="account", name="open")
 async def open_account(ctx: restate.ObjectContext, key: str, req: OpenBody) -> AccountView:
     """Open the account; opening it again changes nothing (409 if another owner is named)."""
-    existing = await _load(ctx, key)
+    existing = await load(ctx, key)
     change = acct.open_account(existing, key, req.owner)
     if change is None:
         return account_view(existing)
@@ -227,7 +227,7 @@ async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> 
             done.append(made)
             current = made[0].account
     if done:
-        _store_all(ctx, done, req.at_ms)
+        store_all(ctx, done, req.at_ms)
     return SettleAnswer(account=key, applied=[op.op_id for _, op in done if op is not None])
 
 

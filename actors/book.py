@@ -92,10 +92,10 @@ async def submit(ctx: restate.ObjectContext, key: str, req: SubmitBody) -> Venue
     # Index pages past the head only when the limit reaches past it, or the
     # order would rest in one: an order that sweeps a page of prices pays a
     # round trip more.
-    await _load_more(ctx, book, pages=[(side.opposite, p) for p in
+    await load_more(ctx, book, pages=[(side.opposite, p) for p in
                                        book.index(side.opposite).pages_reaching(req.price_minor)]
                      + [(side, p) for p in book.index(side).page_for(req.price_minor)])
-    await _load_more(ctx, book, levels=[(side.opposite, p) for p in pure.crossing_prices(book, side, req.price_minor)
+    await load_more(ctx, book, levels=[(side.opposite, p) for p in pure.crossing_prices(book, side, req.price_minor)
                                         if (side.opposite, p) not in book.levels])
     await _load_rounds(ctx, book, lambda: {"level_pages": pure.level_pages_to_load(
         book, side, req.price_minor, req.quantity_minor)},
@@ -104,7 +104,7 @@ async def submit(ctx: restate.ObjectContext, key: str, req: SubmitBody) -> Venue
     incoming = Resting(req.order, req.account, side, req.price_minor, req.quantity_minor, req.quantity_minor)
     trades_before = book.trade_count
     outcome = pure.submit(book, incoming, req.may_rest, config.FEES)
-    _store(ctx, book, trades_before)
+    store(ctx, book, trades_before)
     return venue_outcome(outcome)
 
 
@@ -118,13 +118,13 @@ async def cancel(ctx: restate.ObjectContext, key: str, req: VenueCancelBody) -> 
     # The noted page is read only if the level stores it alone, not in its
     # own record; the index page only if the price is past the index head.
     stored_alone = page in book.levels[(side, req.price_minor)].middle()
-    await _load_more(ctx, book, pages=[(side, p) for p in book.index(side).page_for(req.price_minor)],
+    await load_more(ctx, book, pages=[(side, p) for p in book.index(side).page_for(req.price_minor)],
                      level_pages=[(side, req.price_minor, page)] if stored_alone else [])
     pure.check_slice(book)
     removed = pure.cancel(book, side, req.price_minor, req.order, page)
     if removed is None:
         return VenueCancelled(cancelled=False, release_minor=None)
-    _store(ctx, book, book.trade_count)
+    store(ctx, book, book.trade_count)
     return VenueCancelled(cancelled=True, release_minor=pure.release_minor(sym, removed))
 
 
@@ -133,7 +133,7 @@ async def levels(ctx: restate.ObjectSharedContext, key: str, req: BookBody) -> B
     """The best price levels per side, quantities summed per price."""
     depth = req.depth or DEFAULT_DEPTH
     sym = _symbol(key)
-    book = await _load(ctx, sym)
+    book = await load(ctx, sym)
     await _load_rounds(ctx, book, lambda: {"pages": [
         (s, p) for s in (Side.BUY, Side.SELL) for p in book.index(s).pages_for_depth(depth)]},
         max_rounds=1 + sum(len(book.index(s).directory) for s in (Side.BUY, Side.SELL)))
@@ -152,12 +152,12 @@ async def trades(ctx: restate.ObjectSharedContext, key: str, req: HistoryBody) -
     """The symbol's trades, newest first, a page at a time."""
     history.check_page_request(req.limit, req.before)
     sym = _symbol(key)
-    seqs, next_cursor = history.page((await _load(ctx, sym)).trade_count, req.limit, req.before)
+    seqs, next_cursor = history.page((await load(ctx, sym)).trade_count, req.limit, req.before)
     records = await all_of(*(ctx.get(_trade_key(s)) for s in seqs))
     return trades_page(sym, [(s, pure.stored_trade(sym, s, r)) for s, r in zip(seqs, records)], next_cursor)
 
 
-async def _load(ctx, sym) -> Slice:
+async def load(ctx, sym) -> Slice:
     """Both sides' index heads and the trade counter: one entry, one read."""
     return Slice.from_head(sym, await ctx.get(HEAD))
 
@@ -174,7 +174,7 @@ async def _load_head(ctx, sym, levels: list[tuple[Side, int]], *entries: str) ->
     return book, found[len(levels):]
 
 
-async def _load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),
+async def load_more(ctx, book: Slice, levels: list[tuple[Side, int]] = (),
                      pages: list[tuple[Side, int]] = (), level_pages: list[tuple[Side, int, int]] = ()) -> None:
     """Index pages, levels and level pages, read together in one round trip.
     Each part is checked as it loads; the caller checks the slice whole
@@ -201,11 +201,11 @@ async def _load_rounds(ctx, book: Slice, wanted: Callable[[], dict[str, list]], 
         more = wanted()
         if not any(more.values()):
             return
-        await _load_more(ctx, book, **more)
+        await load_more(ctx, book, **more)
     raise InvariantViolation(f"book {book.symbol.code}: still loading after {max_rounds} rounds")
 
 
-def _store(ctx, book: Slice, trades_before: int) -> None:
+def store(ctx, book: Slice, trades_before: int) -> None:
     """Write what the slice says changed, and only that (ledger/book.py)."""
     w = pure.writes(book, trades_before)
     for (side, price), record in w.levels.items():

@@ -14,8 +14,9 @@ only (STYLE.md): what the bench adds never reaches the production app.
   - `bench_history`: appends N deposit records through the ledger's own
     transitions, in one invocation, so an account can hold 10,000 history
     entries without 10,000 calls (set-up only; the state a deposit writes).
-- `BenchBook/seed` (key: the symbol): rests N orders at distinct new
-  prices, or all at one, through the book's own `submit` (set-up only; they
+- On a copy of the OrderBook object, `bench_seed_book` (key: the symbol):
+  rests N orders at distinct new prices, or all at one, in one invocation,
+  through the book's own loading, resting and storing (set-up only; they
   have no Order object and no hold, and the measured orders never cross
   them).
 - The floors of bench/floor_app.py: a deposit's, a transfer's and a settled
@@ -35,21 +36,23 @@ import restate
 from pydantic import BaseModel, Field
 from restate.serde import BytesSerde
 
+from actors import account as account_obj
 from actors import app as production
-from actors import book
-from actors.account import ACCOUNT
+from actors import book as book_obj
+from actors import config
 from actors.app import copy_object
-from actors.shell import all_of, call, handler
+from actors.shell import handler
 from actors.venues import register
-from api.requests import AmountText, AssetCode, EmptyBody, Key, RequestBody, SubmitBody
+from api.requests import AmountText, AssetCode, EmptyBody, Key, RequestBody
 from api.responses import BalanceView
 from api.views import balance_view
 from bench import floor_app
 from ledger import account as acct
-from ledger import history, money
-from ledger.account import Account
+from ledger import book as pure
+from ledger import money
+from ledger.book import Resting
 from ledger.money import ASSETS
-from ledger.symbols import Symbol
+from ledger.symbols import Side, Symbol, symbol
 
 # The most records or orders one set-up call writes (bench/cases.py sends 1,000).
 MAX_SEED_PER_CALL = 1_000
@@ -59,7 +62,7 @@ register(LEVEL_BOOK)  # traded on our OrderBook, as the listed symbols are
 
 noop = restate.VirtualObject("Noop")
 account = copy_object(production.account)
-bench_book = restate.VirtualObject("BenchBook")  # key: the symbol
+order_book = copy_object(production.order_book)
 
 
 @noop.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
@@ -92,18 +95,19 @@ class BookSeedBody(RequestBody):
 class BookSeeded(BaseModel):
     symbol: str
     side: str
-    orders: int
+    head: int
+    pages: int
 
 
 @handler(account, key_name="account")
 async def bench_read(ctx: restate.ObjectContext, key: str, req: EmptyBody) -> BalanceView:
-    return balance_view(acct.require_open(await _load(ctx, key), key))
+    return balance_view(acct.require_open(await account_obj.load(ctx, key), key))
 
 
 @handler(account, key_name="account")
 async def bench_seed(ctx: restate.ObjectContext, key: str, req: SeedBody) -> BalanceView:
     """Opens the account if need be, then deposits `deposits` (asset: amount)."""
-    current = await _load(ctx, key)
+    current = await account_obj.load(ctx, key)
     changes = []
     if current is None:
         changes.append(acct.open_account(None, key, None))
@@ -119,7 +123,7 @@ async def bench_seed(ctx: restate.ObjectContext, key: str, req: SeedBody) -> Bal
 @handler(account, key_name="account")
 async def bench_history(ctx: restate.ObjectContext, key: str, req: HistoryBody) -> HistorySeeded:
     """`records` deposits of one cent, each its own history entry."""
-    current = acct.require_open(await _load(ctx, key), key)
+    current = acct.require_open(await account_obj.load(ctx, key), key)
     changes = []
     for _ in range(req.records):
         changes.append(acct.deposit(current, ASSETS["USD"], 1))
@@ -128,35 +132,37 @@ async def bench_history(ctx: restate.ObjectContext, key: str, req: HistoryBody) 
     return HistorySeeded(account=key, history_count=current.history_count)
 
 
-async def _load(ctx, key: str) -> Account | None:
-    record = await ctx.get(ACCOUNT)
-    return None if record is None else Account.from_record(key, record)
-
-
 def _write(ctx, changes: list[acct.Change]) -> None:
     """What the Account object stores for each change, the account once.
     Set-up records carry at_ms 0: no journaled clock read, one round trip less."""
-    for change in changes:
-        seq = change.account.history_count
-        ctx.set(history.state_key(seq), history.record(seq, change.entry, 0))
     if changes:
-        ctx.set(ACCOUNT, changes[-1].account.to_record())
+        account_obj.store_all(ctx, [(change, None) for change in changes], 0)
 
 
-@handler(bench_book, key_name="symbol")
-async def seed(ctx: restate.ObjectContext, key: str, req: BookSeedBody) -> BookSeeded:
+@handler(order_book, key_name="symbol")
+async def bench_seed_book(ctx: restate.ObjectContext, key: str, req: BookSeedBody) -> BookSeeded:
     """Rests `orders` orders on the symbol's book, from `first_price_minor`
     up by `step_minor` (0: all at one price); none may cross."""
-    outcomes = await all_of(*(
-        call(ctx, book.submit, key, SubmitBody(
-            order=f"{req.prefix}-{i}", account=f"{req.prefix}-acct", side=req.side,
-            quantity_minor=req.quantity_minor, price_minor=req.first_price_minor + i * req.step_minor, may_rest=True))
-        for i in range(req.orders)))
-    if not all(o.rested and not o.fills for o in outcomes):
-        raise restate.TerminalError(f"a seed order on {key} crossed or did not rest", status_code=409)
-    return BookSeeded(symbol=key, side=req.side, orders=req.orders)
+    sym = symbol(key, config.EXTRA_SYMBOLS)
+    side, first = Side(req.side), req.first_price_minor
+    book = await book_obj.load(ctx, sym)
+    # Each price is worse than the one before, so each lands in the page
+    # the first one does, or in a page made on the way. With a step of 0
+    # every order joins one level, read first; new prices start new levels.
+    await book_obj.load_more(ctx, book, pages=[(side, p) for p in book.index(side).page_for(first)],
+                             levels=[(side, first)] if req.step_minor == 0 else [])
+    for i in range(req.orders):
+        # What pure.submit does for an order that rests without crossing,
+        # with the slice checked once per call rather than once per order.
+        pure.rest(book, Resting(f"{req.prefix}-{i}", f"{req.prefix}-acct", side, first + i * req.step_minor,
+                                req.quantity_minor, req.quantity_minor))
+    pure.check_slice(book)
+    book_obj.store(ctx, book, book.trade_count)
+    index = book.index(side)
+    return BookSeeded(symbol=key, side=side.value, head=len(index.head), pages=len(index.directory))
 
 
-SERVICES = [account if s is production.account else s for s in production.SERVICES] + [
-    noop, bench_book, *floor_app.SERVICES]
+# The ledger's services with the bench's copies in place of Account and OrderBook.
+_COPIES = {production.account: account, production.order_book: order_book}
+SERVICES = [_COPIES.get(s, s) for s in production.SERVICES] + [noop, *floor_app.SERVICES]
 app = restate.app(SERVICES)

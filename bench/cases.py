@@ -238,7 +238,7 @@ class Workloads:
 
         def chunk(c: int, n: int):
             first = n * SEED_CHUNK
-            return self.post(f"/BenchBook/{symbol}/seed", _body({
+            return self.post(f"/OrderBook/{symbol}/bench_seed_book", _body({
                 "side": side, "orders": min(SEED_CHUNK, orders - first),
                 "first_price_minor": level_minor if level_price else 100_000_000 + first * 100,
                 "step_minor": 0 if level_price else 100,

@@ -170,7 +170,7 @@ def submit(book: Slice, incoming: Resting, may_rest: bool, fees: Fees) -> Outcom
             book.index(opposite).remove(price)
     filled_minor = taker.quantity_minor - taker.remaining_minor
     if taker.remaining_minor and may_rest and not cancel_reason:
-        _rest(book, taker)
+        rest(book, taker)
         outcome = Outcome(tuple(fills), filled_minor, True, None)
     else:
         if taker.remaining_minor and not cancel_reason:
@@ -324,7 +324,7 @@ def _release(sym: Symbol, order: Resting) -> int:
     return left
 
 
-def _rest(book: Slice, order: Resting) -> None:
+def rest(book: Slice, order: Resting) -> None:
     key = (order.side, order.price_minor)
     # The caller loads the level an order may rest on; one it did not load
     # starts empty here, and the index refuses its price if it was not new.

@@ -45,14 +45,16 @@ def test_a_listed_code_cannot_be_registered_again_as_another_symbol():
     venues.register(FAULTY, venues.venue_for(_order(FAULTY)))  # the same again: no change
 
 
-def test_the_bench_app_adds_its_handlers_to_a_copy_of_account():
+@pytest.mark.parametrize("name,added", [("Account", "bench_read"), ("OrderBook", "bench_seed_book")])
+def test_the_bench_app_adds_its_handlers_to_copies_of_the_ledger_objects(name, added):
     from bench import app as bench_app
 
-    [bench_account] = [s for s in bench_app.SERVICES if s.name == "Account"]
-    assert bench_account is not production.account
-    assert "bench_read" in bench_account.handlers
-    assert not [name for name in production.account.handlers if name.startswith("bench")]
-    assert set(production.account.handlers) < set(bench_account.handlers)
+    [ours] = [s for s in production.SERVICES if s.name == name]
+    [bench_copy] = [s for s in bench_app.SERVICES if s.name == name]
+    assert bench_copy is not ours
+    assert added in bench_copy.handlers
+    assert not [handler for handler in ours.handlers if handler.startswith("bench")]
+    assert set(ours.handlers) < set(bench_copy.handlers)
 
 
 @pytest.mark.live
