@@ -41,7 +41,7 @@ serve: setup
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# The benchmark (README "Performance"); its extra dependencies only when asked.
+# The benchmark (docs/benchmarks.md); its extra dependencies only when asked.
 STAMP_BENCH := $(VENV)/.installed-bench
 $(STAMP_BENCH): $(STAMP_VENV) pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test,bench]'
@@ -53,11 +53,11 @@ bench: setup $(STAMP_BENCH)
 bench-quick: setup $(STAMP_BENCH)
 	$(VENV)/bin/python -m bench --quick $(ARGS)
 
-# What each round trip of a deposit, and a saga's calls, cost on this engine (README "Performance").
+# What each round trip of a deposit, and a saga's calls, cost on this engine (docs/benchmarks.md).
 bench-floors: setup
 	$(VENV)/bin/python -m bench.floors $(ARGS)
 
-# A long fault campaign (README "Fault campaign"); override with CAMPAIGN_ARGS="...".
+# A long fault campaign (docs/operations.md); override with CAMPAIGN_ARGS="...".
 CAMPAIGN_ARGS ?= --duration-s 600 --faults mixed --out campaign-results.json
 campaign: setup
 	$(VENV)/bin/python -m campaign $(CAMPAIGN_ARGS)

@@ -1,6 +1,6 @@
 """A three-node restate cluster on loopback (no Docker), for the fault campaign.
 
-The recipe of DESIGN.md ("Cluster") and docker-compose.yml, as processes:
+The recipe of docs/design.md ("The restate-server recipe") and docker-compose.yml, as processes:
 every node names the same cluster, has its own node name, base dir and
 ports, lists every node's advertised address in
 RESTATE_METADATA_CLIENT__ADDRESSES, replicates logs and partitions to two

@@ -178,7 +178,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--host",
         default="127.0.0.1",
         help="address every port binds (default 127.0.0.1, this machine only; "
-        "see the README before exposing the ingress)",
+        "see docs/operations.md before exposing the ingress)",
     )
     parser.add_argument(
         "--partitions", type=int, default=1, help="restate partitions, for a fresh data dir (default 1)"
@@ -195,7 +195,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         choices=sorted(SERVERS),
         default=DEFAULT_SERVER,
         help=f"what serves our endpoint (default {DEFAULT_SERVER}, 1.6 to 2x hypercorn's "
-        "rate here; see the README's Performance section)",
+        "rate here; see docs/benchmarks.md)",
     )
     # Lets tests serve a stand-in app; not part of the user-facing interface.
     parser.add_argument("--app", default=DEFAULT_APP, help=argparse.SUPPRESS)

@@ -3,7 +3,7 @@ while its processes are SIGKILLed and brought back; the audit at quiescence
 finds nothing lost, nothing applied twice and every invariant holding.
 
 Each test starts its own stack (not the session's): it kills processes.
-A long run is `make campaign` (README).
+A long run is `make campaign` (docs/operations.md).
 """
 
 import asyncio

@@ -1,4 +1,4 @@
-"""The sagas' steps are not reachable from outside (DESIGN rule 7)."""
+"""The sagas' steps are not reachable from outside (docs/design.md, rule 7)."""
 
 import httpx
 import pytest
