@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.integration.test_live_trading import STATS, _trade
+from tests.integration.test_live_trading import STATS, trade
 
 pytestmark = pytest.mark.live
 
@@ -22,7 +22,7 @@ BATCH = (
 @pytest.mark.parametrize("victim", ["endpoint", "server"])
 def test_fills_settle_once_through_a_crash(stack, victim):
     fills_before = STATS["fills"]
-    asyncio.run(_trade(stack.ingress_url, BATCH, crash=lambda: stack.crash(victim)))
+    asyncio.run(trade(stack.ingress_url, BATCH, crash=lambda: stack.crash(victim)))
     assert STATS["fills"] > fills_before, "the batch must make fills, or the crash proves nothing"
     assert STATS["in_flight_at_crash"] > 0
     print(f"{victim} crash: {STATS['in_flight_at_crash']} operations in flight so far, "

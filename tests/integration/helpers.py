@@ -1,9 +1,9 @@
-import asyncio
 import time
 
 import pytest
 
 from api.client import ApiError
+from runtime.poll import polls, polls_async
 
 
 def refused(status: int, call, *args, **kwargs) -> str:
@@ -34,21 +34,17 @@ def eventually(check, what: str, timeout_s: float = 20.0):
     """Poll `check` until it answers something truthy, and answer that; fail
     naming `what` at the deadline. (A maker hears of its fill by a one-way
     message after settlement, a GTD order expires by a timer.)"""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    for _ in polls(timeout_s):
         result = check()
         if result:
             return result
-        assert time.monotonic() < deadline, f"timed out waiting for: {what}"
-        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {what}")
 
 
 async def eventually_async(check, what: str, timeout_s: float = 60.0):
     """`eventually` for a coroutine's loop: `check` is a plain function."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    async for _ in polls_async(timeout_s, interval_s=0.01):
         result = check()
         if result:
             return result
-        assert time.monotonic() < deadline, f"timed out waiting for: {what}"
-        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for: {what}")

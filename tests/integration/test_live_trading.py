@@ -3,7 +3,6 @@ live ledger; at quiescence the trading invariants hold through the public
 API alone, and every fill is settled exactly once."""
 
 import asyncio
-import time
 import uuid
 from collections import Counter, defaultdict
 
@@ -12,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.client import ApiError, AsyncLedgerClient
+from runtime.poll import polls_async
 from tests.integration.helpers import eventually_async
 from tests.integration.trading import (
     LIVE, MAKER_BPS, SCALES, SYMBOL_ASSETS, TAKER_BPS, minor, remaining_hold, status_agrees_with_fills,
@@ -37,14 +37,14 @@ STATS = Counter()
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(st.one_of(place, place, cancel), min_size=20, max_size=60))
 def test_concurrent_trading_keeps_every_invariant(stack, batch):
-    asyncio.run(_trade(stack.ingress_url, batch))
+    asyncio.run(trade(stack.ingress_url, batch))
 
 
 def teardown_module():
     print(f"\nlive trading: {STATS['orders']} orders placed, {STATS['fills']} fills settled")
 
 
-async def _trade(url: str, batch: list[tuple], crash=None) -> None:
+async def trade(url: str, batch: list[tuple], crash=None) -> None:
     """Run `batch` concurrently; `crash`, if given, is called once a few
     orders have answered, with the rest still in flight."""
     run = uuid.uuid4().hex[:8]
@@ -112,8 +112,8 @@ async def _check(ledger, names: list[str], placed: list[str], fees_before: dict)
     # Each trade: one taker side, one maker side, same price and quantity, opposite sides.
     expected = {n: {a: minor(v, a) for a, v in FUNDS.items()} for n in names}
     fees = defaultdict(int)
-    for trade, legs in fills_by_trade.items():
-        assert sorted(f.role for _, f in legs) == ["MAKER", "TAKER"], (trade, legs)
+    for trade_id, legs in fills_by_trade.items():
+        assert sorted(f.role for _, f in legs) == ["MAKER", "TAKER"], (trade_id, legs)
         (o1, f1), (o2, f2) = legs
         assert (f1.price, f1.quantity) == (f2.price, f2.quantity) and o1.side != o2.side, legs
         buy, sell = (o1, o2) if o1.side == "BUY" else (o2, o1)
@@ -164,23 +164,23 @@ async def _retrying(call, refusals=(409,), timeout_s: float = 120.0):
     """A careful client: the same order id again after a transport error
     (it places once); a refusal is an answer. Gives up, naming the last
     error, if the ledger has not answered within `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    last = None
+    async for _ in polls_async(timeout_s, interval_s=0.1):
         try:
             return await call()
         except ApiError as err:
             assert err.status_code in refusals, err
             return err
         except Exception as err:  # connection reset or timeout during a crash
-            assert time.monotonic() < deadline, f"no answer within {timeout_s:g} s; last: {err!r}"
-            await asyncio.sleep(0.1)
+            last = err
+    raise AssertionError(f"no answer within {timeout_s:g} s; last: {last!r}")
 
 
 async def _settled_orders(ledger, order_ids: list[str], timeout_s: float = 60.0) -> dict:
     """Every order's status once the makers' fill notices have all arrived:
     each trade is then recorded by both of its orders."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    roles: Counter = Counter()
+    async for _ in polls_async(timeout_s):
         orders = {}
         for order_id in order_ids:
             try:
@@ -190,8 +190,7 @@ async def _settled_orders(ledger, order_ids: list[str], timeout_s: float = 60.0)
         roles = Counter(f.trade for o in orders.values() for f in o.fills)
         if all(n == 2 for n in roles.values()):
             return orders
-        assert time.monotonic() < deadline, f"fills never recorded by both orders: {roles}"
-        await asyncio.sleep(0.05)
+    raise AssertionError(f"fills never recorded by both orders: {roles}")
 
 
 async def _free_band(ledger, sym: str) -> int:
