@@ -2,8 +2,12 @@
 without `content-type: application/json` (the TypeScript client sends the
 former), or `{}`, on every handler whose body may be empty."""
 
+import uuid
+
 import httpx
 import pytest
+
+from api.client import LedgerClient
 
 pytestmark = pytest.mark.live
 
@@ -19,10 +23,8 @@ EMPTY_WAYS = [
 
 @pytest.fixture(scope="module")
 def world(stack):
-    """An open account with a transfer, a resting order and a trade."""
-    from api.client import LedgerClient
-    import uuid
-
+    """Two open accounts, a transfer, and an order resting on the test venue
+    (BTC-USD.FAULTY), where it can never trade with another test's orders."""
     tag = uuid.uuid4().hex[:8]
     ids = {"a": f"e-a-{tag}", "b": f"e-b-{tag}", "t": f"e-t-{tag}", "o": f"e-o-{tag}"}
     with LedgerClient(stack.ingress_url) as c:
@@ -30,7 +32,7 @@ def world(stack):
             c.open(account)
             c.deposit(account, "USD", "100.00")
         c.transfer(ids["t"], ids["a"], ids["b"], "USD", "1.00")
-        c.place_order(ids["o"], ids["a"], "ETH-USD", "BUY", "0.01", "1.00")
+        c.place_order(ids["o"], ids["a"], "BTC-USD.FAULTY", "BUY", "0.01", "1.00")
     return ids
 
 
@@ -53,10 +55,8 @@ def test_every_no_body_handler_answers_an_empty_body(stack, world, way, headers,
 
 
 def test_cancel_takes_an_empty_json_body(stack, world):
-    from api.client import LedgerClient
-
     with LedgerClient(stack.ingress_url) as c:
-        c.place_order(world["o"] + "-c", world["a"], "ETH-USD", "BUY", "0.01", "1.00")
+        c.place_order(world["o"] + "-c", world["a"], "BTC-USD.FAULTY", "BUY", "0.01", "1.00")
     with httpx.Client(base_url=stack.ingress_url, timeout=30, trust_env=False) as ingress:
         response = ingress.post(f"/Order/{world['o']}-c/cancel", headers=JSON, content=b"")
     assert response.status_code == 200 and response.json()["status"] == "CANCELLED", response.text
