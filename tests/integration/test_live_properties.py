@@ -37,6 +37,24 @@ def test_concurrent_batches_keep_every_invariant(stack, batch):
     asyncio.run(_run_batch(stack.ingress_url, batch))
 
 
+async def _expect_transfers(ledger, transfers: list[tuple], expected: dict) -> None:
+    """Each transfer's kept status agrees with its first answer; a completed
+    one moves its amount in `expected`."""
+    for tid, src, dst, code, minor, answer in transfers:
+        if src == dst:
+            assert isinstance(answer, ApiError) and answer.status_code == 400
+            continue
+        status = (await ledger.transfer_status(tid)).status
+        assert status in TERMINAL, (tid, status)
+        if status == "COMPLETED":
+            assert not isinstance(answer, ApiError), answer
+            expected[src][code] -= minor
+            expected[dst][code] += minor
+        else:
+            assert isinstance(answer, ApiError) and answer.status_code == 409, answer
+            assert status in answer.message
+
+
 async def _run_batch(url: str, batch: list[tuple]) -> None:
     run = uuid.uuid4().hex[:10]
     names = [f"p{run}-{i}" for i in range(ACCOUNTS)]
@@ -83,20 +101,7 @@ async def _run_batch(url: str, batch: list[tuple]) -> None:
 
         await asyncio.gather(*(apply(i, op) for i, op in enumerate(batch)))
 
-        for tid, src, dst, code, minor, answer in transfers:
-            if src == dst:
-                assert isinstance(answer, ApiError) and answer.status_code == 400
-                continue
-            status = (await ledger.transfer_status(tid)).status
-            assert status in TERMINAL, (tid, status)
-            # The first answer and the kept status tell the same story.
-            if status == "COMPLETED":
-                assert not isinstance(answer, ApiError), answer
-                expected[src][code] -= minor
-                expected[dst][code] += minor
-            else:
-                assert isinstance(answer, ApiError) and answer.status_code == 409, answer
-                assert status in answer.message
+        await _expect_transfers(ledger, transfers, expected)
 
         seen = {}
         for name in names[:-1]:
