@@ -41,7 +41,7 @@ from typing import Callable
 
 import restate
 
-from actors import config
+from actors import config, markets
 from actors.shell import all_of, handler
 from api.requests import BookBody, HistoryBody, SubmitBody, VenueCancelBody
 from api.responses import BookView, TradesPage, VenueCancelled, VenueOutcome
@@ -52,7 +52,7 @@ from ledger.book import Slice
 from ledger.errors import InvalidInput, NotFound
 from ledger.invariants import InvariantViolation
 from ledger.level import Level, Resting
-from ledger.symbols import Side, symbol
+from ledger.symbols import Side
 
 order_book = restate.VirtualObject(
     "OrderBook", state_preload=False,
@@ -231,6 +231,6 @@ def _put(ctx, key: str, value) -> None:
 
 def _symbol(key: str):
     try:
-        return symbol(key, config.EXTRA_SYMBOLS)
+        return markets.lookup(key)
     except InvalidInput:
         raise NotFound(f"symbol {key} has no book") from None

@@ -3,17 +3,13 @@
 LEDGER_MAKER_FEE_BPS / LEDGER_TAKER_FEE_BPS: trading fees in basis points
 (default 0), kept from what each party receives and paid to the account
 LEDGER_FEE_ACCOUNT (default "fees", opened on the first fee).
-
-EXTRA_SYMBOLS is no setting: the symbols an app lists beside
-ledger.symbols.SYMBOLS, added by actors.venues.register (none in
-production), read by the objects at each symbol lookup.
 """
 
 import os
 
 from ledger.book import Fees
 from ledger.keys import check_key
-from ledger.symbols import BPS, Symbol
+from ledger.symbols import BPS
 
 
 def _bps(name: str) -> int:
@@ -25,4 +21,3 @@ def _bps(name: str) -> int:
 
 FEES = Fees(maker_bps=_bps("LEDGER_MAKER_FEE_BPS"), taker_bps=_bps("LEDGER_TAKER_FEE_BPS"))
 FEE_ACCOUNT = check_key(os.environ.get("LEDGER_FEE_ACCOUNT", "fees"), "LEDGER_FEE_ACCOUNT")
-EXTRA_SYMBOLS: tuple[Symbol, ...] = ()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import restate
 
 from actors import account as account_obj
-from actors import config
+from actors import config, markets
 from actors.saga import Saga
 from actors.shell import all_of, call, handler, now_ms, send
 from actors.venues import VenueTimeout, submit_with_timeout, venue_for
@@ -29,7 +29,7 @@ from ledger.book import Fill
 from ledger.errors import NotFound, Refused
 from ledger.operations import op_id
 from ledger.order import Order, OrderFill, Status, TimeInForce
-from ledger.symbols import Side, symbol
+from ledger.symbols import Side
 
 order = restate.VirtualObject(
     "Order", description="A limit order, keyed by an order id used once: its record and the saga that places it.")
@@ -41,7 +41,7 @@ FEE_OWNER = "trading fees"  # the fee account's owner, when its first fee opens 
 @handler(order, key_name="order")
 async def place(ctx: restate.ObjectContext, key: str, req: PlaceBody) -> OrderView:
     """Hold the funds, match on the symbol's book, settle every fill; 409 REJECTED if refused."""
-    sym = symbol(req.symbol, config.EXTRA_SYMBOLS)
+    sym = markets.lookup(req.symbol)
     quantity_minor = money.parse_amount(req.quantity, sym.base, "quantity")
     price_minor = money.parse_amount(req.price, sym.quote, "price")
     tif = TimeInForce(req.time_in_force)
@@ -172,7 +172,7 @@ async def _load(ctx) -> Order | None:
     rec = await ctx.get(ORDER)
     if rec is None:
         return None
-    return Order.from_record(rec, symbol(rec["symbol"], config.EXTRA_SYMBOLS))
+    return Order.from_record(rec, markets.lookup(rec["symbol"]))
 
 
 async def _require(ctx, key: str) -> Order:

@@ -6,11 +6,8 @@ rests, and (for an order it finished) what its hold gives back; it refuses
 with a TerminalError, and a submit that takes longer than `timeout` is
 treated as failed and cancelled at the venue.
 
-The symbols of ledger.symbols go to our OrderBook. An app that serves more
-than the ledger lists its own symbols, each with its venue, through
-`register` when its module is imported, before it serves: the tests' app
-its fault-injecting venue (tests/apps/), the bench's a book of its own.
-The production app (actors/app.py) registers none.
+Which venue takes a symbol's orders is listed in actors/markets.py: our
+OrderBook, unless an app registered another for the symbol.
 """
 
 from __future__ import annotations
@@ -20,12 +17,11 @@ from typing import Awaitable, Protocol
 
 import restate
 
-from actors import book, config
+from actors import book, markets
 from actors.shell import call
 from api.requests import SubmitBody, VenueCancelBody
 from api.responses import VenueCancelled, VenueOutcome
 from ledger.order import Order
-from ledger.symbols import SYMBOLS, Symbol
 
 
 class VenueTimeout(Exception):
@@ -57,27 +53,10 @@ class BookVenue:
 
 
 BOOK = BookVenue()
-# The venues of the registered symbols, by code; every other symbol's is BOOK.
-_VENUES: dict[str, Venue] = {}
-
-
-def register(sym: Symbol, venue: Venue = BOOK) -> None:
-    """List `sym` beside ledger.symbols.SYMBOLS and send its orders to
-    `venue`. At import time of an app module, before it serves: the objects
-    look symbols up at each call (config.EXTRA_SYMBOLS). The same symbol and
-    venue again changes nothing; another one under a listed code is refused."""
-    listed = {s.code: s for s in (*SYMBOLS.values(), *config.EXTRA_SYMBOLS)}
-    if sym.code in listed:
-        same_again = listed[sym.code] == sym and _VENUES.get(sym.code) is venue
-        if same_again:
-            return
-        raise ValueError(f"symbol {sym.code} is already listed")
-    _VENUES[sym.code] = venue
-    config.EXTRA_SYMBOLS = (*config.EXTRA_SYMBOLS, sym)
 
 
 def venue_for(order: Order) -> Venue:
-    return _VENUES.get(order.symbol.code, BOOK)
+    return markets.venue_of(order.symbol.code) or BOOK
 
 
 async def submit_with_timeout(ctx, venue: Venue, order: Order, may_rest: bool) -> VenueOutcome:

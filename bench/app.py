@@ -39,10 +39,9 @@ from restate.serde import BytesSerde
 from actors import account as account_obj
 from actors import app as production
 from actors import book as book_obj
-from actors import config
+from actors import markets
 from actors.app import copy_object
 from actors.shell import handler
-from actors.venues import register
 from api.requests import AmountText, AssetCode, EmptyBody, Key, RequestBody
 from api.responses import BalanceView
 from api.views import balance_view
@@ -52,13 +51,13 @@ from ledger import book as pure
 from ledger import money
 from ledger.book import Resting
 from ledger.money import ASSETS
-from ledger.symbols import Side, Symbol, symbol
+from ledger.symbols import Side, Symbol
 
 # The most records or orders one set-up call writes (bench/cases.py sends 1,000).
 MAX_SEED_PER_CALL = 1_000
 
 LEVEL_BOOK = Symbol("BTC-USD.LEVELS", ASSETS["BTC"], ASSETS["USD"])
-register(LEVEL_BOOK)  # traded on our OrderBook, as the listed symbols are
+markets.register(LEVEL_BOOK)  # traded on our OrderBook, as the listed symbols are
 
 noop = restate.VirtualObject("Noop")
 account = copy_object(production.account)
@@ -143,7 +142,7 @@ def _write(ctx, changes: list[acct.Change]) -> None:
 async def bench_seed_book(ctx: restate.ObjectContext, key: str, req: BookSeedBody) -> BookSeeded:
     """Rests `orders` orders on the symbol's book, from `first_price_minor`
     up by `step_minor` (0: all at one price); none may cross."""
-    sym = symbol(key, config.EXTRA_SYMBOLS)
+    sym = markets.lookup(key)
     side, first = Side(req.side), req.first_price_minor
     book = await book_obj.load(ctx, sym)
     # Each price is worse than the one before, so each lands in the page

@@ -7,7 +7,7 @@ the fault-injecting venue, with its symbol BTC-USD.FAULTY listed.
 import restate
 
 from actors import app as ledger
-from actors.venues import register
+from actors.markets import register
 from tests.apps.faulty_venue import FAULTY, FaultyVenue, faulty_venue
 
 register(FAULTY, FaultyVenue())

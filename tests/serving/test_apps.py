@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from actors import app as production
-from actors import venues
+from actors import markets, venues
 from ledger.money import ASSETS
 from ledger.order import Order, TimeInForce
 from ledger.symbols import SYMBOLS, Side, Symbol
@@ -39,10 +39,11 @@ def test_the_tests_app_adds_the_faulty_venue_and_routes_its_symbol_there():
 
 def test_a_listed_code_cannot_be_registered_again_as_another_symbol():
     with pytest.raises(ValueError, match="already listed"):
-        venues.register(Symbol("BTC-USD", ASSETS["ETH"], ASSETS["USD"]))
+        markets.register(Symbol("BTC-USD", ASSETS["ETH"], ASSETS["USD"]))
     with pytest.raises(ValueError, match="already listed"):
-        venues.register(FAULTY)  # listed, with another venue
-    venues.register(FAULTY, venues.venue_for(_order(FAULTY)))  # the same again: no change
+        markets.register(FAULTY)  # listed, with another venue
+    markets.register(FAULTY, venues.venue_for(_order(FAULTY)))  # the same again: no change
+    assert markets.lookup(FAULTY.code) is FAULTY
 
 
 @pytest.mark.parametrize("name,added", [("Account", "bench_read"), ("OrderBook", "bench_seed_book")])
