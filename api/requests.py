@@ -31,8 +31,6 @@ Key = Annotated[str, StringConstraints(strict=True, pattern=f"^{KEY_PATTERN.patt
 AmountText = Annotated[str, StringConstraints(strict=True, max_length=MAX_AMOUNT_CHARS)]
 AssetCode = Annotated[str, StringConstraints(strict=True, max_length=16)]
 Owner = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_OWNER_CHARS)]
-Limit = Annotated[int, Field(strict=True)]
-Cursor = Annotated[int, Field(strict=True)]
 OpId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
 MinorUnits = Annotated[int, Field(strict=True, gt=0)]
 
@@ -66,8 +64,8 @@ class AmountBody(RequestBody):
 class HistoryBody(RequestBody):
     """A page of records, newest first."""
 
-    limit: Limit | None = Field(None, description=f"Records per page, 1 to {MAX_PAGE} (default 20).", examples=[20])
-    before: Cursor | None = Field(None, description=f"The `next` cursor of the previous page (1 to {MAX_CURSOR}): records older than it.",
+    limit: int | None = Field(None, description=f"Records per page, 1 to {MAX_PAGE} (default 20).", examples=[20])
+    before: int | None = Field(None, description=f"The `next` cursor of the previous page (1 to {MAX_CURSOR}): records older than it.",
                                   examples=[21])
 
 
@@ -94,7 +92,7 @@ class PlaceBody(RequestBody):
 class BookBody(RequestBody):
     """How deep to show a book."""
 
-    depth: Annotated[int, Field(strict=True)] | None = Field(
+    depth: int | None = Field(
         None, description=f"Price levels per side, 1 to {MAX_BOOK_DEPTH} (default 20).", examples=[20])
 
     @field_validator("depth")
