@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import restate
 
-from actors.shell import all_of, handler, now_ms
+from actors.shell import all_of, call, handler, now_ms
 from api.requests import (
-    MAX_INTERNAL_BODY_BYTES, AmountBody, EmptyBody, HistoryBody, MoveBody, OpenBody,
+    MAX_INTERNAL_BODY_BYTES, MAX_SETTLE_STEPS, AmountBody, EmptyBody, HistoryBody, MoveBody, OpenBody,
     RefundBody, ReleaseBody, ReserveBody, SettleStepsBody,
 )
 from api.responses import AccountView, BalanceView, HistoryPage, OpAnswer, SettleAnswer
 from api.views import account_view, balance_view, history_page
 from ledger import account as acct
-from ledger import history, money, settlement
+from ledger import history, money, steps
 from ledger.account import Account, Change
+from ledger.errors import LedgerError
 from ledger.operations import Operation, already_applied
 
 account = restate.VirtualObject(
@@ -59,7 +60,7 @@ def store_all(ctx, done: list[tuple[Change, Operation | None]], at_ms: int) -> N
     operation, and the account as the last one left it."""
     for change, op in done:
         seq = change.account.history_count
-        ctx.set(history.state_key(seq), history.record(seq, change.entry, at_ms))
+        ctx.set(history.state_key(seq), history.record(seq, change, at_ms))
         if op is not None:
             ctx.set(_op_key(op.op_id), op.to_record())
     ctx.set(ACCOUNT, done[-1][0].account.to_record())
@@ -102,7 +103,7 @@ async def open_account(ctx: restate.ObjectContext, key: str, req: OpenBody) -> A
 async def deposit(ctx: restate.ObjectContext, key: str, req: AmountBody) -> BalanceView:
     """Pay an amount into the account."""
     asset, amount_minor = _amount(req)
-    change = acct.deposit(await _load_open(ctx, key), asset, amount_minor)
+    change = acct.tagged(acct.deposit(await _load_open(ctx, key), asset, amount_minor), req.reference, req.metadata)
     await _store(ctx, change)
     return balance_view(change.account)
 
@@ -111,7 +112,7 @@ async def deposit(ctx: restate.ObjectContext, key: str, req: AmountBody) -> Bala
 async def withdraw(ctx: restate.ObjectContext, key: str, req: AmountBody) -> BalanceView:
     """Take an amount out of the account's available balance (409 if it is short)."""
     asset, amount_minor = _amount(req)
-    change = acct.withdraw(await _load_open(ctx, key), asset, amount_minor)
+    change = acct.tagged(acct.withdraw(await _load_open(ctx, key), asset, amount_minor), req.reference, req.metadata)
     await _store(ctx, change)
     return balance_view(change.account)
 
@@ -170,7 +171,7 @@ async def refund(ctx: restate.ObjectContext, key: str, req: RefundBody) -> OpAns
     assert forward.kind == "debit", forward
     op = Operation(req.op, "refund", forward.asset, forward.amount_minor, ref=req.compensates)
     change = acct.refund(account_now, money.ASSETS[forward.asset], forward.amount_minor, forward.ref)
-    await _store(ctx, change, op, req.at_ms)
+    await _store(ctx, acct.tagged(change, req.reference, req.metadata), op, req.at_ms)
     return _op_answer(op, applied=True)
 
 
@@ -208,10 +209,11 @@ async def release(ctx: restate.ObjectContext, key: str, req: ReleaseBody) -> OpA
 
 @handler(account, internal=True, key_name="account", max_body_bytes=MAX_INTERNAL_BODY_BYTES)
 async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> SettleAnswer:
-    """A settlement's steps on this account, in order, in one invocation:
-    captures from holds, receipts, releases (ledger/settlement.py). Each is
-    idempotent by its own operation id; all are decided before anything is
-    written, so a refused step leaves the account as it was."""
+    """A saga's steps on this account, in order, in one invocation
+    (ledger/steps.py). Each is idempotent by its own operation id; all are
+    decided before anything is written. Atomic: a refused step refuses the
+    call and leaves the account as it was. Not atomic: a refused step is
+    answered with its reason and the others apply."""
     found = await all_of(ctx.get(ACCOUNT), *(ctx.get(_op_key(s.op)) for s in req.steps))
     existing, done = _account(key, found[0]), []
     if existing is None and req.open_owner is not None:
@@ -220,15 +222,37 @@ async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> 
         opened = acct.open_account(None, key, req.open_owner)
         done.append((opened, None))
         existing = opened.account
-    current = acct.require_open(existing, key)
+    if existing is None and not req.atomic:
+        return SettleAnswer(account=key, applied=[], refused={s.op: f"account {key} is not open" for s in req.steps})
+    current, refused = acct.require_open(existing, key), {}
     for step, record in zip(req.steps, found[1:]):
-        made = settlement.apply_step(current, settlement.Step(**step.model_dump()), _operation(record))
+        try:
+            made = steps.apply_step(current, steps.Step(**step.model_dump()), _operation(record))
+        except LedgerError as err:
+            if req.atomic:
+                raise
+            refused[step.op] = err.message
+            continue
         if made is not None:
             done.append(made)
             current = made[0].account
     if done:
         store_all(ctx, done, req.at_ms)
-    return SettleAnswer(account=key, applied=[op.op_id for _, op in done if op is not None])
+    applied = [op.op_id for _, op in done if op is not None]
+    return SettleAnswer(account=key, applied=applied, **({"refused": refused} if refused else {}))
+
+
+async def settle_all(ctx, by_account: dict[str, list[steps.Step]], at_ms: int, atomic: bool = True,
+                     open_owner: dict[str, str] | None = None) -> list[SettleAnswer]:
+    """Every account's steps, one call per account (split at the call's step
+    cap, in order), all at once: a phase of a saga."""
+    return await all_of(*(
+        call(ctx, settle, who, SettleStepsBody(
+            steps=[s.to_record() for s in part], at_ms=at_ms, atomic=atomic,
+            open_owner=(open_owner or {}).get(who)))
+        for who, account_steps in by_account.items()
+        for part in steps.in_calls(account_steps, MAX_SETTLE_STEPS)
+    ))
 
 
 # --- helpers -------------------------------------------------------------------
@@ -255,5 +279,6 @@ async def _move(ctx, key: str, req: MoveBody, transition) -> OpAnswer:
     account_now, recorded = await _open_and_recorded(ctx, key, req.op)
     if already_applied(recorded, op):
         return _op_answer(op, applied=False)
-    await _store(ctx, transition(account_now, asset, req.amount_minor, req.ref), op, req.at_ms)
+    change = transition(account_now, asset, req.amount_minor, req.ref)
+    await _store(ctx, acct.tagged(change, req.reference, req.metadata), op, req.at_ms)
     return _op_answer(op, applied=True)

@@ -16,10 +16,10 @@ import restate
 from actors import account as account_obj
 from actors import config, markets
 from actors.saga import Saga
-from actors.shell import all_of, call, handler, now_ms, send
+from actors.shell import call, handler, now_ms, send
 from actors.venues import VenueTimeout, submit_with_timeout, venue_for
 from api.requests import (
-    MAX_SETTLE_STEPS, EmptyBody, MakerFillBody, PlaceBody, ReleaseBody, ReserveBody, SettleStepsBody,
+    EmptyBody, MakerFillBody, PlaceBody, ReleaseBody, ReserveBody,
 )
 from api.responses import ExpireAnswer, MakerFillAnswer, OrderView
 from api.views import fill_of, order_view
@@ -103,11 +103,11 @@ async def _place(ctx, o: Order, at_ms: int) -> Order:
     reserve_op = op_id("order", o.order_id, "reserve")
     saga = Saga()
     saga.on_rollback("release hold", lambda: call(ctx, account_obj.release, o.account, ReleaseBody(
-        op=_final_release(o), hold=o.order_id, amount_minor=held_minor, compensates=reserve_op,
+        op=_final_release(o), hold=settlement.order_hold(o.order_id), amount_minor=held_minor, compensates=reserve_op,
         at_ms=at_ms)))
     try:
         await call(ctx, account_obj.reserve, o.account, ReserveBody(
-            op=reserve_op, hold=o.order_id, asset=asset, amount_minor=held_minor, at_ms=at_ms))
+            op=reserve_op, hold=settlement.order_hold(o.order_id), asset=asset, amount_minor=held_minor, at_ms=at_ms))
     except restate.TerminalError as err:
         return lifecycle.rejected(o, err.message, 404 if err.status_code == 404 else 409)
     saga.on_rollback("cancel at venue", lambda: venue.cancel(ctx, o))
@@ -132,13 +132,7 @@ async def _settle(ctx, o: Order, fills: list[Fill], release_minor: int | None, a
     its own account's call."""
     by_account = settlement.steps_by_account(o.symbol, fills, config.FEE_ACCOUNT,
                                              (o.account, o.order_id), release_minor)
-    await all_of(*(
-        call(ctx, account_obj.settle, who, SettleStepsBody(
-            steps=[s.to_record() for s in part], at_ms=at_ms,
-            open_owner=FEE_OWNER if who == config.FEE_ACCOUNT else None))
-        for who, steps in by_account.items()
-        for part in settlement.in_calls(steps, MAX_SETTLE_STEPS)
-    ))
+    await account_obj.settle_all(ctx, by_account, at_ms, open_owner={config.FEE_ACCOUNT: FEE_OWNER})
     for f in fills:
         send(ctx, maker_fill, f.maker_order, MakerFillBody(
             trade=f.trade_id, price_minor=f.price_minor, quantity_minor=f.quantity_minor))
@@ -151,7 +145,7 @@ async def _take_off_venue(ctx, o: Order, reason: str) -> Order | None:
         return None
     if answer.release_minor:
         await call(ctx, account_obj.release, o.account, ReleaseBody(
-            op=_final_release(o), hold=o.order_id, amount_minor=answer.release_minor,
+            op=_final_release(o), hold=settlement.order_hold(o.order_id), amount_minor=answer.release_minor,
             at_ms=await now_ms(ctx)))  # read only when there is a hold to give back
     done = lifecycle.cancelled(o, reason)
     ctx.set(ORDER, done.to_record())

@@ -22,6 +22,7 @@ from ledger import money
 from ledger import transfer as tr
 from ledger.errors import NotFound, Refused
 from ledger.operations import op_id
+from ledger.tags import plain
 from ledger.transfer import Status, Transfer
 
 transfer = restate.VirtualObject(
@@ -34,7 +35,8 @@ TRANSFER = "transfer"
 async def run(ctx: restate.ObjectContext, key: str, req: TransferBody) -> TransferView:
     """Debit the source and credit the target, or refund the source if the credit is refused (409)."""
     asset = money.asset(req.asset)
-    asked = tr.new(key, req.source, req.target, asset, money.parse_amount(req.amount, asset))
+    asked = tr.new(key, req.source, req.target, asset, money.parse_amount(req.amount, asset),
+                   req.reference, req.metadata)
     first = await ctx.get(TRANSFER)
     if first is not None:
         return _answer(tr.resubmitted(Transfer.from_record(first), asked))
@@ -56,23 +58,24 @@ async def status(ctx: restate.ObjectSharedContext, key: str, req: EmptyBody) -> 
 async def _move(ctx: restate.ObjectContext, t: Transfer) -> Transfer:
     debit_op = op_id("transfer", t.transfer_id, "debit")
     at_ms = await now_ms(ctx)  # once: both legs (and a refund) carry the transfer's instant
+    caller_tags = {"reference": t.reference, "metadata": plain(t.metadata)}
     saga = Saga()
     saga.on_rollback(
         "refund source",
         lambda: call(ctx, account_obj.refund, t.source,
                      RefundBody(op=op_id("transfer", t.transfer_id, "refund"), compensates=debit_op,
-                                at_ms=at_ms)),
+                                at_ms=at_ms, **caller_tags)),
     )
     try:
         await call(ctx, account_obj.debit, t.source,
                    MoveBody(op=debit_op, asset=t.asset, amount_minor=t.amount_minor, ref=t.transfer_id,
-                            at_ms=at_ms))
+                            at_ms=at_ms, **caller_tags))
     except restate.TerminalError as err:
         return tr.finish(t, Status.FAILED, err.message, await saga.rollback())
     try:
         await call(ctx, account_obj.credit, t.target,
                    MoveBody(op=op_id("transfer", t.transfer_id, "credit"), asset=t.asset,
-                            amount_minor=t.amount_minor, ref=t.transfer_id, at_ms=at_ms))
+                            amount_minor=t.amount_minor, ref=t.transfer_id, at_ms=at_ms, **caller_tags))
     except restate.TerminalError as err:
         return tr.finish(t, Status.COMPENSATED, err.message, await saga.rollback())
     return tr.finish(t, Status.COMPLETED)

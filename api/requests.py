@@ -15,13 +15,17 @@ import json
 import re
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator,
+)
 
 from ledger.account import MAX_OWNER_CHARS
 from ledger.errors import InvalidInput
 from ledger.history import MAX_CURSOR, MAX_PAGE
 from ledger.keys import KEY_PATTERN, KEY_RULE
 from ledger.money import MAX_AMOUNT_CHARS
+from ledger import steps as account_steps
+from ledger import tags
 
 # A body larger than this is refused before it is parsed: no handler needs more.
 MAX_BODY_BYTES = 16 * 1024
@@ -33,6 +37,34 @@ AssetCode = Annotated[str, StringConstraints(strict=True, max_length=16)]
 Owner = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_OWNER_CHARS)]
 OpId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
 MinorUnits = Annotated[int, Field(strict=True, gt=0)]
+
+
+def _checked(problem):
+    """A validator from a domain rule that answers its problem, or None."""
+    def check(value):
+        found = problem(value)
+        if found is not None:
+            raise ValueError(found)
+        return value
+    return AfterValidator(check)
+
+
+Reference = Annotated[str, StringConstraints(strict=True), _checked(tags.reference_problem)]
+Metadata = Annotated[dict[str, Annotated[str, StringConstraints(strict=True)]], _checked(tags.metadata_problem)]
+_REFERENCE = (f"Your own reference for it (an invoice, a payment order): 1 to {tags.MAX_REFERENCE_CHARS} "
+              "printable characters, kept in its record and its history entries.")
+_METADATA = (f"Your own string pairs: at most {tags.MAX_METADATA_KEYS} keys of 1 to {tags.MAX_METADATA_KEY_CHARS} "
+             f"characters, values of at most {tags.MAX_METADATA_VALUE_CHARS}, {tags.MAX_METADATA_BYTES} bytes in all.")
+
+
+
+
+def _reference_field():
+    return Field(None, description=_REFERENCE, examples=["invoice-2041"])
+
+
+def _metadata_field():
+    return Field(None, description=_METADATA, examples=[{"desk": "emea"}])
 
 
 class RequestBody(BaseModel):
@@ -59,6 +91,8 @@ class AmountBody(RequestBody):
 
     asset: AssetCode = Field(description=_ASSET, examples=["USD"])
     amount: AmountText = Field(description=_AMOUNT, examples=["100.00"])
+    reference: Reference | None = _reference_field()
+    metadata: Metadata | None = _metadata_field()
 
 
 class HistoryBody(RequestBody):
@@ -111,6 +145,8 @@ class TransferBody(RequestBody):
     target: Key = Field(description="The account credited; not the source.", examples=["dave"])
     asset: AssetCode = Field(description=_ASSET, examples=["USD"])
     amount: AmountText = Field(description=_AMOUNT, examples=["25.00"])
+    reference: Reference | None = _reference_field()
+    metadata: Metadata | None = _metadata_field()
 
 
 class SubmitBody(RequestBody):
@@ -152,12 +188,16 @@ class MoveBody(RequestBody):
     amount_minor: MinorUnits
     ref: OpId
     at_ms: AtMs
+    reference: Reference | None = None
+    metadata: Metadata | None = None
 
 
 class RefundBody(RequestBody):
     op: OpId
     compensates: OpId  # the debit it gives back; its record says how much
     at_ms: AtMs
+    reference: Reference | None = None
+    metadata: Metadata | None = None
 
 
 class ReserveBody(RequestBody):
@@ -178,29 +218,29 @@ class ReleaseBody(RequestBody):
 
 
 class SettleStep(RequestBody):
-    """One step of a settlement on one account: take `amount_minor` out of
-    hold `hold` (capture), give it back (release), or pay it in (receive
-    `asset`, recorded against the trade `ref`)."""
+    """One step on one account (ledger/steps.py): its kind says which of
+    `hold`, `asset` and `ref` it carries."""
 
     op: OpId
-    kind: Literal["capture", "release", "receive"]
+    kind: Literal[account_steps.KINDS]  # type: ignore[valid-type]
     amount_minor: MinorUnits
     hold: OpId | None = None
     asset: AssetCode | None = None
     ref: OpId | None = None
+    reference: Reference | None = None
+    metadata: Metadata | None = None
 
     @model_validator(mode="after")
     def _fields_of_its_kind(self) -> "SettleStep":
-        wanted = ("asset", "ref") if self.kind == "receive" else ("hold",)
-        for name in ("hold", "asset", "ref"):
-            if (getattr(self, name) is None) == (name in wanted):
-                raise ValueError(f"a {self.kind} step {'needs' if name in wanted else 'takes no'} {name}")
+        found = account_steps.problem(self.kind, {n for n in ("hold", "asset", "ref") if getattr(self, n) is not None})
+        if found is not None:
+            raise ValueError(found)
         return self
 
 
-# Steps per settlement call: a sweep's steps on one account are split into
-# calls of this many, which the account takes in order.
-MAX_SETTLE_STEPS = 128
+# Steps per call on one account: a batch may ask one account for a debit
+# and an acceptance per item in one phase (ledger/batch.py, MAX_ITEMS).
+MAX_SETTLE_STEPS = 2000
 
 
 class SettleStepsBody(RequestBody):
@@ -208,6 +248,9 @@ class SettleStepsBody(RequestBody):
     at_ms: AtMs
     # Set for the fee account only: open it with this owner if it is not open.
     open_owner: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_OWNER_CHARS)] | None = None
+    # True: the steps apply all or none (a refusal refuses the call). False:
+    # each applies or is refused on its own (a batch's independent items).
+    atomic: bool = True
 
     @field_validator("steps")
     @classmethod
@@ -217,9 +260,10 @@ class SettleStepsBody(RequestBody):
         return steps
 
 
-# Internal bodies carrying lists (a sweep's settlement steps) may be larger
-# than a client's; the callers are our own sagas.
-MAX_INTERNAL_BODY_BYTES = 1024 * 1024
+# Internal bodies carrying lists (a sweep's or a batch's steps on one
+# account) may be larger than a client's; the callers are our own sagas. A
+# batch's 1 MiB of items, plus each step's own fields, fits.
+MAX_INTERNAL_BODY_BYTES = 2 * 1024 * 1024
 
 M = TypeVar("M", bound=RequestBody)
 

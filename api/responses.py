@@ -60,14 +60,26 @@ class AccountView(_View, _ReadsBalances):
     balances: dict[str, AssetBalance] = Field(description=_BALANCES)
 
 
+class BalanceAfter(_View):
+    available: str = Field(examples=["75.00"])
+    reserved: str = Field(examples=["0.00"])
+
+
 class HistoryEntry(_View):
     seq: int = Field(description="The record's number, 1 for the account's opening.", examples=[3])
     kind: str = Field(description="open, deposit, withdraw, debit, credit, refund, freeze, unfreeze, reserve, "
-                                  "release, capture or receive.", examples=["deposit"])
+                                  "release, capture, restore or receive.", examples=["deposit"])
     at_ms: int = Field(description="When it was recorded, epoch milliseconds.", examples=[1795355368094])
     asset: str | None = Field(None, description="The asset moved, for a movement.", examples=["USD"])
     amount: str | None = Field(None, description="The amount moved, for a movement.", examples=["25.00"])
-    ref: str | None = Field(None, description="The transfer, order or trade it belongs to.", examples=["tx-1"])
+    balance_after: BalanceAfter | None = Field(
+        None, description="The asset's balance right after this entry, for a movement.")
+    ref: str | None = Field(None, description="The transfer, order, trade, hold, transaction or batch it belongs to.",
+                            examples=["tx-1"])
+    reference: str | None = Field(None, description="The caller's reference given with the operation.",
+                                  examples=["invoice-2041"])
+    metadata: dict[str, str] | None = Field(None, description="The caller's metadata given with the operation.",
+                                            examples=[{"desk": "emea"}])
 
 
 class HistoryPage(_View):
@@ -88,6 +100,8 @@ class TransferView(_View):
     reason: str | None = Field(None, description="Why it was refused, when it was.")
     compensation_errors: list[str] | None = Field(
         None, description="Compensations that were themselves refused (none expected).")
+    reference: str | None = Field(None, description="The caller's reference, when given.", examples=["invoice-2041"])
+    metadata: dict[str, str] | None = Field(None, description="The caller's metadata, when given.")
 
 
 class OrderFillView(_View):
@@ -151,6 +165,7 @@ class OpAnswer(_View):
 class SettleAnswer(_View):
     account: str
     applied: list[str] = Field(description="The operation ids applied by this call.")
+    refused: dict[str, str] = Field({}, description="Not atomic only: the refused steps' operation ids and why.")
 
 
 class MakerFillAnswer(_View):

@@ -8,7 +8,7 @@ there is one, as documented."""
 from __future__ import annotations
 
 from api.responses import (
-    AccountView, AssetBalance, BalanceView, BookLevel, BookView, FillRecord, HistoryEntry, HistoryPage,
+    AccountView, AssetBalance, BalanceAfter, BalanceView, BookLevel, BookView, FillRecord, HistoryEntry, HistoryPage,
     OrderFillView, OrderView, TradesPage, TradeView, TransferView, VenueOutcome,
 )
 from ledger.account import Account
@@ -48,15 +48,32 @@ def history_entry(rec: dict) -> HistoryEntry:
     assert rec["seq"] >= 1, rec
     shown: dict = {"seq": rec["seq"], "kind": rec["kind"], "at_ms": rec["at_ms"]}
     if "asset" in rec:
-        shown["asset"] = rec["asset"]
-        shown["amount"] = format_amount(rec["amount_minor"], ASSETS[rec["asset"]])
-    if "ref" in rec:
-        shown["ref"] = rec["ref"]
+        asset = ASSETS[rec["asset"]]
+        shown["asset"] = asset.code
+        shown["amount"] = format_amount(rec["amount_minor"], asset)
+        if "balance_after" in rec:  # records written before it was kept have none
+            available_minor, reserved_minor = rec["balance_after"]
+            check_balance("history", asset.code, available_minor, reserved_minor)
+            shown["balance_after"] = BalanceAfter(available=format_amount(available_minor, asset),
+                                                  reserved=format_amount(reserved_minor, asset))
+    for name in ("ref", "reference", "metadata"):
+        if name in rec:
+            shown[name] = rec[name]
     return HistoryEntry(**shown)
 
 
 def history_page(account_id: str, records: list[dict], next_cursor: int | None) -> HistoryPage:
     return HistoryPage(account=account_id, entries=[history_entry(r) for r in records], next=next_cursor)
+
+
+def tags_shown(reference: str | None, metadata) -> dict:
+    """The caller's reference and metadata, each only when given."""
+    shown: dict = {}
+    if reference is not None:
+        shown["reference"] = reference
+    if metadata:
+        shown["metadata"] = dict(metadata)
+    return shown
 
 
 def transfer_view(t: Transfer) -> TransferView:
@@ -65,6 +82,7 @@ def transfer_view(t: Transfer) -> TransferView:
         shown["reason"] = t.reason
     if t.compensation_errors:
         shown["compensation_errors"] = list(t.compensation_errors)
+    shown.update(tags_shown(t.reference, t.metadata))
     return TransferView(transfer=t.transfer_id, status=t.status.value, source=t.source, target=t.target,
                         asset=t.asset, amount=format_amount(t.amount_minor, ASSETS[t.asset]), **shown)
 

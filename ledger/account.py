@@ -17,10 +17,26 @@ from ledger.errors import NotFound, Refused
 from ledger.invariants import check_account
 from ledger.money import ASSETS, MAX_MINOR, Asset, format_amount
 
-# Live holds are kept inside the account's one state entry; the cap keeps
-# that entry small (docs/design.md, rule 6) and bounds what a client can pile up.
+# Live holds of every kind are kept inside the account's one state entry;
+# the cap keeps that entry small (docs/design.md, rule 6) and bounds what a
+# client can pile up.
 MAX_LIVE_HOLDS = 1000
 MAX_OWNER_CHARS = 128
+
+# The kinds of hold an account keeps, each in its own id space: an order
+# and a public hold with the same id are two holds.
+HOLD_KINDS = ("order", "hold")
+
+
+def hold_key(kind: str, hold_id: str) -> str:
+    """The key of a hold inside an account: its kind and its id."""
+    assert kind in HOLD_KINDS and ":" not in hold_id, (kind, hold_id)
+    return f"{kind}:{hold_id}"
+
+
+def hold_ref(key: str) -> str:
+    """What a hold's history entries name: its id, without the kind."""
+    return key.partition(":")[2] or key
 
 
 class Kind(str, Enum):
@@ -36,6 +52,7 @@ class Kind(str, Enum):
     RESERVE = "reserve"
     RELEASE = "release"
     CAPTURE = "capture"
+    RESTORE = "restore"
     FREEZE = "freeze"
     UNFREEZE = "unfreeze"
 
@@ -52,7 +69,7 @@ class Balance:
 
 @dataclass(frozen=True)
 class Hold:
-    hold_id: str
+    hold_id: str  # its key: kind and id (hold_key)
     asset: str
     amount_minor: int  # what is still held
 
@@ -93,7 +110,8 @@ class Account:
                 {code: Balance(a, r) for code, (a, r) in record["balances"].items()}
             ),
             holds=MappingProxyType(
-                {hid: Hold(hid, code, amount) for hid, (code, amount) in record["holds"].items()}
+                {_current_key(hid): Hold(_current_key(hid), code, amount)
+                 for hid, (code, amount) in record["holds"].items()}
             ),
             history_count=record["history_count"],
         )
@@ -101,14 +119,31 @@ class Account:
         return account
 
 
+def _current_key(key: str) -> str:
+    # Records written before holds had kinds keyed an order's hold by the
+    # order id alone (ids never contain ':').
+    return key if ":" in key else hold_key("order", key)
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One history record, as the transition that made it describes it."""
+    """One history record, as the transition that made it describes it;
+    the operation that asked for it adds the caller's reference and
+    metadata (tagged)."""
 
     kind: Kind
     asset: str | None = None
     amount_minor: int | None = None
-    ref: str | None = None  # the transfer, order or hold it belongs to
+    ref: str | None = None  # the transfer, order, hold or transaction it belongs to
+    reference: str | None = None
+    metadata: Mapping[str, str] | None = None
+
+
+def tagged(change: "Change", reference: str | None, metadata: Mapping[str, str] | None) -> "Change":
+    """The change with the caller's reference and metadata on its entry."""
+    if reference is None and not metadata:
+        return change
+    return Change(change.account, replace(change.entry, reference=reference, metadata=metadata or None))
 
 
 @dataclass(frozen=True)
@@ -166,8 +201,22 @@ def debit(account: Account, asset: Asset, amount_minor: int, ref: str) -> Change
     return _take_available(account, asset, amount_minor, Kind.DEBIT, ref)
 
 
-def credit(account: Account, asset: Asset, amount_minor: int, ref: str) -> Change:
-    return _add_available(account, asset, amount_minor, Kind.CREDIT, ref, refuse_if_frozen=True)
+def credit(account: Account, asset: Asset, amount_minor: int, ref: str, accepted: bool = False) -> Change:
+    """A transfer's or transaction's credit. `accepted`: the account agreed
+    to it before any money moved (accept), so it is never refused now, as
+    a trade's receipt is not: the other legs have already left."""
+    return _add_available(account, asset, amount_minor, Kind.CREDIT, ref, refuse_if_frozen=not accepted,
+                          capped=not accepted)
+
+
+def accept(account: Account, asset: Asset, amount_minor: int) -> None:
+    """Refuse now what a credit of `amount_minor` would be refused for;
+    changes nothing. A multi-account movement asks this of every account it
+    will credit before any money moves, so no credit is refused after a
+    debit it would have to undo."""
+    _require_positive(amount_minor)
+    _refuse_if_frozen(account)
+    _require_room(account, asset, account.balance(asset.code), amount_minor, Kind.CREDIT)
 
 
 def refund(account: Account, asset: Asset, amount_minor: int, ref: str) -> Change:
@@ -196,7 +245,7 @@ def reserve(account: Account, hold_id: str, asset: Asset, amount_minor: int) -> 
         raise Refused(f"hold {hold_id} already exists on account {account.account_id}")
     if len(account.holds) >= MAX_LIVE_HOLDS:
         raise Refused(
-            f"account {account.account_id} has {len(account.holds)} open orders (live holds), "
+            f"account {account.account_id} has {len(account.holds)} live holds (orders and holds), "
             f"the most it may have"
         )
     before = account.balance(asset.code)
@@ -205,7 +254,7 @@ def reserve(account: Account, hold_id: str, asset: Asset, amount_minor: int) -> 
     holds = {**account.holds, hold_id: Hold(hold_id, asset.code, amount_minor)}
     return _changed(
         replace(account, balances=_with(account.balances, asset.code, after), holds=_frozen(holds)),
-        Entry(Kind.RESERVE, asset.code, amount_minor, hold_id),
+        Entry(Kind.RESERVE, asset.code, amount_minor, hold_ref(hold_id)),
     )
 
 
@@ -224,7 +273,7 @@ def release(account: Account, hold_id: str, amount_minor: int | None = None) -> 
             balances=_with(account.balances, hold.asset, after),
             holds=_shrunk(account.holds, hold, amount_minor),
         ),
-        Entry(Kind.RELEASE, hold.asset, amount_minor, hold_id),
+        Entry(Kind.RELEASE, hold.asset, amount_minor, hold_ref(hold_id)),
     )
 
 
@@ -243,7 +292,24 @@ def capture(account: Account, hold_id: str, amount_minor: int) -> Change:
             balances=_with(account.balances, hold.asset, after),
             holds=_shrunk(account.holds, hold, amount_minor),
         ),
-        Entry(Kind.CAPTURE, hold.asset, amount_minor, hold_id),
+        Entry(Kind.CAPTURE, hold.asset, amount_minor, hold_ref(hold_id)),
+    )
+
+
+def restore(account: Account, hold_id: str, asset: Asset, amount_minor: int) -> Change:
+    """Put back under a hold what a capture took when the capture's credit
+    was then refused: the hold is as it was before the capture. Never
+    refused, like a refund (frozen or not): the money is the hold's."""
+    _require_positive(amount_minor)
+    before = account.balance(asset.code)
+    held = account.holds.get(hold_id)
+    assert held is None or held.asset == asset.code, (held, asset)
+    after = Balance(before.available_minor, before.reserved_minor + amount_minor)
+    hold = Hold(hold_id, asset.code, amount_minor + (held.amount_minor if held else 0))
+    return _changed(
+        replace(account, balances=_with(account.balances, asset.code, after),
+                holds=_frozen({**account.holds, hold_id: hold})),
+        Entry(Kind.RESTORE, asset.code, amount_minor, hold_ref(hold_id)),
     )
 
 
@@ -260,11 +326,8 @@ def _add_available(
     before = account.balance(asset.code)
     # The cap is on what enters the ledger (deposits, transfer credits);
     # what a saga must give back or pay out is never refused.
-    if capped and before.total_minor + amount_minor > MAX_MINOR:
-        raise Refused(
-            f"{kind.value} would take account {account.account_id} past the largest "
-            f"{asset.code} balance the ledger holds"
-        )
+    if capped:
+        _require_room(account, asset, before, amount_minor, kind)
     after = replace(before, available_minor=before.available_minor + amount_minor)
     return _changed(
         replace(account, balances=_with(account.balances, asset.code, after)),
@@ -284,6 +347,14 @@ def _take_available(
         replace(account, balances=_with(account.balances, asset.code, after)),
         Entry(kind, asset.code, amount_minor, ref),
     )
+
+
+def _require_room(account: Account, asset: Asset, before: Balance, amount_minor: int, kind: Kind) -> None:
+    if before.total_minor + amount_minor > MAX_MINOR:
+        raise Refused(
+            f"{kind.value} would take account {account.account_id} past the largest "
+            f"{asset.code} balance the ledger holds"
+        )
 
 
 def _changed(account: Account, entry: Entry) -> Change:

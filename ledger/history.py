@@ -6,7 +6,7 @@ appending one costs the same whatever came before (docs/design.md, rule 6).
 
 from __future__ import annotations
 
-from ledger.account import Entry
+from ledger.account import Change
 from ledger.errors import InvalidInput
 
 DEFAULT_PAGE = 20
@@ -20,14 +20,24 @@ def state_key(seq: int) -> str:
     return f"h:{seq}"
 
 
-def record(seq: int, entry: Entry, at_ms: int) -> dict:
-    assert seq >= 1 and at_ms >= 0, (seq, at_ms)
+def record(seq: int, change: Change, at_ms: int) -> dict:
+    """The stored record of the change's entry. A movement carries the
+    asset's balance after it, so a statement reads its opening and closing
+    balances off the entries themselves, with no replay."""
+    entry = change.entry
+    assert seq >= 1 and at_ms >= 0 and seq == change.account.history_count, (seq, at_ms)
     rec: dict = {"seq": seq, "kind": entry.kind.value, "at_ms": at_ms}
     if entry.asset is not None:
+        after = change.account.balance(entry.asset)
         rec["asset"] = entry.asset
         rec["amount_minor"] = entry.amount_minor
+        rec["balance_after"] = [after.available_minor, after.reserved_minor]
     if entry.ref is not None:
         rec["ref"] = entry.ref
+    if entry.reference is not None:
+        rec["reference"] = entry.reference
+    if entry.metadata:
+        rec["metadata"] = dict(entry.metadata)
     return rec
 
 

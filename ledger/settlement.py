@@ -17,31 +17,17 @@ tracks what each order's hold has paid), and receiving is never refused.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 from ledger import account as acct
-from ledger.account import Account, Change
 from ledger.book import Fill
-from ledger.money import asset as asset_of
-from ledger.operations import Operation, already_applied, op_id
+from ledger.operations import op_id
+from ledger.steps import Step
 from ledger.symbols import Side, Symbol
 
 
-@dataclass(frozen=True)
-class Step:
-    op: str
-    kind: str  # "capture", "release" or "receive"
-    amount_minor: int
-    hold: str | None = None
-    asset: str | None = None
-    ref: str | None = None
-
-    def __post_init__(self) -> None:
-        assert self.kind in ("capture", "release", "receive") and self.amount_minor > 0, self
-        assert (self.hold is None) == (self.kind == "receive"), self
-
-    def to_record(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+def order_hold(order_id: str) -> str:
+    """The key of an order's hold in its account."""
+    return acct.hold_key("order", order_id)
 
 
 def final_release_op(order_id: str) -> str:
@@ -58,9 +44,9 @@ def steps_by_account(sym: Symbol, fills: list[Fill], fee_account: str,
     for f in fills:
         assert f.symbol == sym.code and f.buyer != f.seller, f
         step = lambda name: op_id("trade", f.trade_id, name)  # noqa: E731
-        steps[f.seller].append(Step(step("seller-capture"), "capture", f.quantity_minor, hold=f.seller_order))
+        steps[f.seller].append(Step(step("seller-capture"), "capture", f.quantity_minor, hold=order_hold(f.seller_order)))
         if f.quote_minor:  # a fill worth less than one minor unit of quote moves no quote
-            steps[f.buyer].append(Step(step("buyer-capture"), "capture", f.quote_minor, hold=f.buyer_order))
+            steps[f.buyer].append(Step(step("buyer-capture"), "capture", f.quote_minor, hold=order_hold(f.buyer_order)))
         for who, asset, amount, name in (
             (f.seller, sym.quote.code, f.quote_minor - f.seller_fee_minor, "seller-receive"),
             (f.buyer, sym.base.code, f.quantity_minor - f.buyer_fee_minor, "buyer-receive"),
@@ -73,32 +59,9 @@ def steps_by_account(sym: Symbol, fills: list[Fill], fee_account: str,
             maker, maker_order = ((f.buyer, f.buyer_order) if f.taker_side is Side.SELL
                                   else (f.seller, f.seller_order))
             steps[maker].append(Step(final_release_op(maker_order), "release", f.maker_release_minor,
-                                     hold=maker_order))
+                                     hold=order_hold(maker_order)))
     if taker_release_minor:
         account, order_id = taker
-        steps[account].append(Step(final_release_op(order_id), "release", taker_release_minor, hold=order_id))
+        steps[account].append(Step(final_release_op(order_id), "release", taker_release_minor,
+                                   hold=order_hold(order_id)))
     return dict(steps)
-
-
-def in_calls(steps: list[Step], per_call: int) -> list[list[Step]]:
-    """One account's steps split into calls of at most `per_call`, in order."""
-    return [steps[i:i + per_call] for i in range(0, len(steps), per_call)]
-
-
-def apply_step(account: Account, step: Step, recorded: Operation | None) -> tuple[Change, Operation] | None:
-    """The change a step makes and its operation record; None if its
-    operation was applied before (the same id with other parameters is
-    refused, as every internal operation is)."""
-    if step.kind == "receive":
-        asset = asset_of(step.asset)
-        op = Operation(step.op, "receive", asset.code, step.amount_minor, step.ref)
-        if already_applied(recorded, op):
-            return None
-        return acct.receive(account, asset, step.amount_minor, step.ref), op
-    if recorded is not None:
-        # A hold's last capture or release removes it: the record says its asset.
-        if already_applied(recorded, Operation(step.op, step.kind, recorded.asset, step.amount_minor, step.hold)):
-            return None
-    transition = acct.capture if step.kind == "capture" else acct.release
-    change = transition(account, step.hold, step.amount_minor)
-    return change, Operation(step.op, step.kind, change.entry.asset, step.amount_minor, step.hold)

@@ -6,11 +6,13 @@ the same id asked again answers the first outcome.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from enum import Enum
+from typing import Mapping
 
 from ledger.errors import InvalidInput, Refused
 from ledger.money import ASSETS, Asset, format_amount
+from ledger.tags import frozen_metadata, plain
 
 
 class Status(str, Enum):
@@ -35,6 +37,8 @@ class Transfer:
     reason: str | None = None
     # Compensations that were refused; kept so an operator can act on them.
     compensation_errors: tuple[str, ...] = ()
+    reference: str | None = None
+    metadata: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         assert self.amount_minor > 0 and self.asset in ASSETS, self
@@ -45,28 +49,33 @@ class Transfer:
         return self.status in TERMINAL
 
     def same_request(self, other: "Transfer") -> bool:
-        return (self.source, self.target, self.asset, self.amount_minor) == (
-            other.source, other.target, other.asset, other.amount_minor,
+        return (self.source, self.target, self.asset, self.amount_minor, self.reference, plain(self.metadata)) == (
+            other.source, other.target, other.asset, other.amount_minor, other.reference, plain(other.metadata),
         )
 
     def to_record(self) -> dict:
-        rec = asdict(self)
+        rec = {f.name: getattr(self, f.name) for f in fields(self)}
         rec["status"] = self.status.value
         rec["compensation_errors"] = list(self.compensation_errors)
-        return rec
+        rec["metadata"] = plain(self.metadata)
+        # The caller's tags only when given: most transfers carry none.
+        return {k: v for k, v in rec.items() if v is not None or k not in ("reference", "metadata")}
 
     @classmethod
     def from_record(cls, rec: dict) -> "Transfer":
         return cls(
             **{**rec, "status": Status(rec["status"]),
-               "compensation_errors": tuple(rec["compensation_errors"])}
+               "compensation_errors": tuple(rec["compensation_errors"]),
+               "metadata": frozen_metadata(rec.get("metadata"))}
         )
 
 
-def new(transfer_id: str, source: str, target: str, asset: Asset, amount_minor: int) -> Transfer:
+def new(transfer_id: str, source: str, target: str, asset: Asset, amount_minor: int,
+        reference: str | None = None, metadata: Mapping[str, str] | None = None) -> Transfer:
     if source == target:
         raise InvalidInput(f"target: must differ from source ({source})")
-    return Transfer(transfer_id, source, target, asset.code, amount_minor)
+    return Transfer(transfer_id, source, target, asset.code, amount_minor, reference=reference,
+                    metadata=frozen_metadata(metadata))
 
 
 def resubmitted(first: Transfer, again: Transfer) -> Transfer:

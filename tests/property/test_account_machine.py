@@ -33,7 +33,9 @@ from ledger.transfer import Status
 
 ACCOUNT_IDS = ["a0", "a1", "a2", "a3", "a4"]
 ASSET_CODES = ["USD", "BTC", "ETH"]
-HOLD_IDS = ["h0", "h1", "h2"]  # few, so "hold already exists" comes up
+# Few, so "hold already exists" comes up; an order's and a hold's with the
+# same id, so their keys are seen to keep them apart.
+HOLD_IDS = ["order:h0", "hold:h0", "order:h1", "hold:h2"]
 
 account_ids = st.sampled_from(ACCOUNT_IDS)
 assets = st.sampled_from(ASSET_CODES)

@@ -33,8 +33,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from ledger import account as acc
 from ledger import book as pure
 from ledger import order as lc
-from ledger import settlement
-from ledger.account import Account
+from ledger import settlement, steps
+from ledger.account import Account, hold_key
 from ledger.book import Fees, Resting, Slice, check_slice
 from ledger.errors import InvalidInput, Refused
 from ledger.invariants import (
@@ -111,7 +111,7 @@ class TradingMachine(RuleBasedStateMachine):
         self.accounts[account_id] = change.account
 
     def release(self, account_id: str, order_id: str, amount: int) -> None:
-        self.apply(account_id, acc.release(self.accounts[account_id], order_id, amount))
+        self.apply(account_id, acc.release(self.accounts[account_id], hold_key("order", order_id), amount))
         self.available[account_id, self.hold_asset(order_id)] += amount
 
     def hold_asset(self, order_id: str) -> str:
@@ -177,13 +177,13 @@ class TradingMachine(RuleBasedStateMachine):
         before = self.accounts[account]
         if self.available[account, code] < held:
             with pytest.raises(Refused) as caught:
-                acc.reserve(before, oid, ASSETS[code], held)
+                acc.reserve(before, hold_key("order", oid), ASSETS[code], held)
             assert self.accounts[account] is before
             self.orders[oid] = lc.rejected(o, caught.value.message)
             self.end_reason[oid] = caught.value.message
             event("rejected: insufficient funds")
             return
-        self.apply(account, acc.reserve(before, oid, ASSETS[code], held))
+        self.apply(account, acc.reserve(before, hold_key("order", oid), ASSETS[code], held))
         self.available[account, code] -= held
         self.hold[oid] = held
 
@@ -225,9 +225,9 @@ class TradingMachine(RuleBasedStateMachine):
         self.orders[oid] = lc.placed(o, taker_fills, outcome.rested, outcome.cancel_reason)
 
     def apply_plan(self, plan) -> None:
-        for account_id, steps in plan.items():
-            for step in steps:
-                made = settlement.apply_step(self.accounts[account_id], step, self.ops.get((account_id, step.op)))
+        for account_id, account_steps in plan.items():
+            for step in account_steps:
+                made = steps.apply_step(self.accounts[account_id], step, self.ops.get((account_id, step.op)))
                 if made is not None:
                     change, op = made
                     self.apply(account_id, change)
@@ -342,7 +342,7 @@ class TradingMachine(RuleBasedStateMachine):
     def reserved_is_what_live_orders_still_hold(self):
         for account_id, account in self.accounts.items():
             mine = [oid for oid in self.live if self.orders[oid].account == account_id]
-            want_holds = {oid: (self.hold_asset(oid), self.left_in_hold(oid)) for oid in mine}
+            want_holds = {hold_key("order", oid): (self.hold_asset(oid), self.left_in_hold(oid)) for oid in mine}
             want_holds = {k: v for k, v in want_holds.items() if v[1] > 0}
             assert {h.hold_id: (h.asset, h.amount_minor) for h in account.holds.values()} == want_holds
             for code in ("USD", "BTC"):

@@ -390,8 +390,8 @@ def rich_account() -> Account:
     a = acc.open_account(None, "alice", "Alice").account
     a = acc.deposit(a, USD, 1000).account
     a = acc.deposit(a, BTC, 5 * 10**8).account
-    a = acc.reserve(a, "h1", USD, 300).account
-    a = acc.reserve(a, "h2", BTC, 10**8).account
+    a = acc.reserve(a, "order:h1", USD, 300).account
+    a = acc.reserve(a, "hold:h1", BTC, 10**8).account
     a = acc.withdraw(a, USD, 700).account  # leaves USD available at zero
     return acc.freeze(a).account
 
@@ -413,7 +413,7 @@ def test_record_is_what_the_account_holds():
         "owner": "Alice",
         "frozen": True,
         "balances": {"USD": [0, 300], "BTC": [4 * 10**8, 10**8]},
-        "holds": {"h1": ["USD", 300], "h2": ["BTC", 10**8]},
+        "holds": {"order:h1": ["USD", 300], "hold:h1": ["BTC", 10**8]},
         "history_count": 7,
     }
 
@@ -432,8 +432,14 @@ def test_from_record_reads_a_hand_written_record():
     a = Account.from_record("bob", good_record())
     assert a.account_id == "bob"
     assert a.balance("USD") == Balance(100, 50)
-    assert dict(a.holds) == {"h1": Hold("h1", "USD", 50)}
+    assert dict(a.holds) == {"order:h1": Hold("order:h1", "USD", 50)}
     assert a.history_count == 4
+
+
+def test_a_record_from_before_hold_kinds_reads_its_holds_as_orders():
+    # Before holds had kinds, an order's hold was keyed by the order id alone.
+    assert list(Account.from_record("bob", good_record()).holds) == ["order:h1"]
+    assert Account.from_record("bob", {**good_record(), "holds": {"hold:h1": ["USD", 50]}}).holds["hold:h1"]
 
 
 def _corrupt(**changes) -> dict:

@@ -1,12 +1,14 @@
 """History pages: newest first, cursors that walk every record exactly once."""
 
+from types import MappingProxyType
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from api.views import history_entry
 from ledger import history
-from ledger.account import Entry, Kind
+from ledger.account import Account, Balance, Change, Entry, Kind
 from ledger.errors import InvalidInput
 from ledger.history import DEFAULT_PAGE, MAX_PAGE, page
 
@@ -112,29 +114,46 @@ def test_walking_all_pages_visits_every_record_once_newest_first(count, limit):
 # --- records and their view ---------------------------------------------------
 
 
+def _change(seq: int, entry: Entry, available_minor: int = 0, reserved_minor: int = 0) -> Change:
+    """A change as a transition makes it: the account after, and its entry."""
+    balances = {} if entry.asset is None else {entry.asset: Balance(available_minor, reserved_minor)}
+    return Change(Account("alice", balances=MappingProxyType(balances), history_count=seq), entry)
+
+
 def test_record_and_view_of_a_movement():
-    rec = history.record(7, Entry(Kind.DEBIT, "USD", 1250, "t1"), at_ms=1_700_000_000_000)
+    rec = history.record(7, _change(7, Entry(Kind.DEBIT, "USD", 1250, "t1"), 8750, 100),
+                         at_ms=1_700_000_000_000)
     assert history.state_key(7) == "h:7"
     assert rec == {
         "seq": 7, "kind": "debit", "at_ms": 1_700_000_000_000,
-        "asset": "USD", "amount_minor": 1250, "ref": "t1",
+        "asset": "USD", "amount_minor": 1250, "balance_after": [8750, 100], "ref": "t1",
     }
     assert _shown(rec) == {
         "seq": 7, "kind": "debit", "at_ms": 1_700_000_000_000,
-        "asset": "USD", "amount": "12.50", "ref": "t1",
+        "asset": "USD", "amount": "12.50", "balance_after": {"available": "87.50", "reserved": "1.00"},
+        "ref": "t1",
     }
 
 
 def test_record_and_view_without_asset_or_ref():
-    rec = history.record(1, Entry(Kind.OPEN), at_ms=0)
+    rec = history.record(1, _change(1, Entry(Kind.OPEN)), at_ms=0)
     assert rec == {"seq": 1, "kind": "open", "at_ms": 0}
     assert _shown(rec) == rec
 
 
 def test_view_formats_with_the_assets_scale():
-    rec = history.record(2, Entry(Kind.DEPOSIT, "ETH", 1), at_ms=5)
+    rec = history.record(2, _change(2, Entry(Kind.DEPOSIT, "ETH", 1), 1), at_ms=5)
     assert _shown(rec)["amount"] == "0.000000000000000001"
+    assert _shown(rec)["balance_after"] == {"available": "0.000000000000000001",
+                                            "reserved": "0.000000000000000000"}
     assert "ref" not in _shown(rec)
+
+
+def test_record_keeps_the_callers_reference_and_metadata():
+    entry = Entry(Kind.DEPOSIT, "USD", 500, reference="inv-42", metadata=MappingProxyType({"desk": "emea"}))
+    rec = history.record(3, _change(3, entry, 500), at_ms=9)
+    assert rec["reference"] == "inv-42" and rec["metadata"] == {"desk": "emea"}
+    assert _shown(rec)["reference"] == "inv-42" and _shown(rec)["metadata"] == {"desk": "emea"}
 
 
 def _shown(rec: dict) -> dict:

@@ -138,3 +138,16 @@ def test_record_is_plain_json_values():
     }
     # Status is a str enum, so == above cannot tell it from its value
     assert type(rec["status"]) is str
+
+
+def test_a_tagged_record_keeps_its_reference_and_metadata():
+    t = tr.new("t1", "alice", "bob", USD, 1250, "inv-1", {"desk": "emea"})
+    rec = t.to_record()
+    assert rec["reference"] == "inv-1" and rec["metadata"] == {"desk": "emea"}
+    again = Transfer.from_record(json.loads(json.dumps(rec)))
+    assert again == t and dict(again.metadata) == {"desk": "emea"}
+    # other tags are other parameters: the same id refuses them
+    with pytest.raises(Refused):
+        tr.resubmitted(t, tr.new("t1", "alice", "bob", USD, 1250, "inv-2", {"desk": "emea"}))
+    with pytest.raises(Refused):
+        tr.resubmitted(t, tr.new("t1", "alice", "bob", USD, 1250, "inv-1", {"desk": "apac"}))
