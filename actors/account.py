@@ -242,14 +242,20 @@ async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> 
     return SettleAnswer(account=key, applied=applied, **({"refused": refused} if refused else {}))
 
 
-async def settle_all(ctx, by_account: dict[str, list[steps.Step]], at_ms: int, atomic: bool = True,
+def settle_call(ctx, who: str, account_steps: list[steps.Step], at_ms: int, atomic: bool = True,
+                open_owner: str | None = None):
+    """One account's steps as one call; answers its durable future."""
+    return call(ctx, settle, who, SettleStepsBody(
+        steps=[s.to_record() for s in account_steps], at_ms=at_ms, atomic=atomic, open_owner=open_owner))
+
+
+async def settle_all(ctx, by_account: dict[str, list[steps.Step]], at_ms: int,
                      open_owner: dict[str, str] | None = None) -> list[SettleAnswer]:
     """Every account's steps, one call per account (split at the call's step
-    cap, in order), all at once: a phase of a saga."""
+    cap, in order), all at once: a phase of a saga whose steps cannot be
+    refused (the first refusal raises)."""
     return await all_of(*(
-        call(ctx, settle, who, SettleStepsBody(
-            steps=[s.to_record() for s in part], at_ms=at_ms, atomic=atomic,
-            open_owner=(open_owner or {}).get(who)))
+        settle_call(ctx, who, part, at_ms, open_owner=(open_owner or {}).get(who))
         for who, account_steps in by_account.items()
         for part in steps.in_calls(account_steps, MAX_SETTLE_STEPS)
     ))

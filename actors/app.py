@@ -6,12 +6,15 @@ import copy
 import restate
 
 from actors.account import account
+from actors.batch import batch
 from actors.book import order_book
+from actors.hold import hold
 from actors.order import order
+from actors.transaction import transaction
 from actors.transfer import transfer
 
 # Named, so the endpoint can build the same app with request-identity keys.
-SERVICES = [account, transfer, order, order_book]
+SERVICES = [account, transfer, hold, transaction, batch, order, order_book]
 
 app = restate.app(SERVICES)
 

@@ -117,8 +117,25 @@ async def all_of(*futures) -> list:
     restate.gather only waits: it never raises a call's failure, so a
     refused step would pass unseen. Every result is taken here, so the first
     failure raises like a single await would."""
+    results = await outcomes(*futures)
+    for result in results:
+        if isinstance(result, restate.TerminalError):
+            raise result
+    return results
+
+
+async def outcomes(*futures) -> list:
+    """Await many durable futures together; answer each one's value, or the
+    TerminalError it was refused with, so a saga sees every step's outcome
+    (which ones applied) and not only the first refusal."""
     done = await restate.gather(*futures)
-    return [await f for f in done]
+    results = []
+    for f in done:
+        try:
+            results.append(await f)
+        except restate.TerminalError as err:
+            results.append(err)
+    return results
 
 
 def send(ctx: restate.Context, target: Callable, key: str, body: RequestBody, delay=None) -> None:

@@ -20,7 +20,8 @@ import httpx
 from pydantic import BaseModel
 
 from api.responses import (
-    AccountView, BalanceView, BookView, HistoryPage, OrderView, TradesPage, TransferView,
+    AccountView, BalanceView, BatchView, BookView, HistoryPage, HoldView, OrderView, TradesPage, TransactionView,
+    TransferView,
 )
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -60,11 +61,13 @@ class _Api:
         body = {} if owner is None else {"owner": owner}
         return self._send(Request(f"/Account/{account}/open", body, AccountView, idempotency_key))
 
-    def deposit(self, account: str, asset: str, amount, *, idempotency_key: str | None = None):
-        return self._amount("deposit", account, asset, amount, idempotency_key)
+    def deposit(self, account: str, asset: str, amount, *, reference: str | None = None,
+                metadata: dict[str, str] | None = None, idempotency_key: str | None = None):
+        return self._amount("deposit", account, asset, amount, _tags(reference, metadata), idempotency_key)
 
-    def withdraw(self, account: str, asset: str, amount, *, idempotency_key: str | None = None):
-        return self._amount("withdraw", account, asset, amount, idempotency_key)
+    def withdraw(self, account: str, asset: str, amount, *, reference: str | None = None,
+                 metadata: dict[str, str] | None = None, idempotency_key: str | None = None):
+        return self._amount("withdraw", account, asset, amount, _tags(reference, metadata), idempotency_key)
 
     def balance(self, account: str):
         return self._send(Request(f"/Account/{account}/balance", None, BalanceView))
@@ -79,12 +82,52 @@ class _Api:
     def unfreeze(self, account: str, *, idempotency_key: str | None = None):
         return self._send(Request(f"/Account/{account}/unfreeze", {}, AccountView, idempotency_key))
 
-    def transfer(self, transfer_id: str, source: str, target: str, asset: str, amount):
-        body = {"source": source, "target": target, "asset": asset, "amount": amount_text(amount)}
+    def transfer(self, transfer_id: str, source: str, target: str, asset: str, amount, *,
+                 reference: str | None = None, metadata: dict[str, str] | None = None):
+        body = {"source": source, "target": target, "asset": asset, "amount": amount_text(amount),
+                **_tags(reference, metadata)}
         return self._send(Request(f"/Transfer/{transfer_id}/run", body, TransferView))
 
     def transfer_status(self, transfer_id: str):
         return self._send(Request(f"/Transfer/{transfer_id}/status", None, TransferView))
+
+    def place_hold(self, hold_id: str, source: str, asset: str, amount, *, target: str | None = None,
+                   expires_in_s: int | None = None, reference: str | None = None,
+                   metadata: dict[str, str] | None = None):
+        body = {"source": source, "asset": asset, "amount": amount_text(amount), **_tags(reference, metadata)}
+        if target is not None:
+            body["target"] = target
+        if expires_in_s is not None:
+            body["expires_in_s"] = expires_in_s
+        return self._send(Request(f"/Hold/{hold_id}/place", body, HoldView))
+
+    def capture_hold(self, hold_id: str, amount=None):
+        body = {} if amount is None else {"amount": amount_text(amount)}
+        return self._send(Request(f"/Hold/{hold_id}/capture", body, HoldView))
+
+    def void_hold(self, hold_id: str):
+        return self._send(Request(f"/Hold/{hold_id}/void", {}, HoldView))
+
+    def hold_status(self, hold_id: str):
+        return self._send(Request(f"/Hold/{hold_id}/status", None, HoldView))
+
+    def post_transaction(self, transaction_id: str, legs: list[dict], *, reference: str | None = None,
+                         metadata: dict[str, str] | None = None):
+        """`legs`: each {"account", "asset", "amount", "direction": "DEBIT" or "CREDIT"}."""
+        body = {"legs": [{**leg, "amount": amount_text(leg["amount"])} for leg in legs],
+                **_tags(reference, metadata)}
+        return self._send(Request(f"/Transaction/{transaction_id}/post", body, TransactionView))
+
+    def transaction_status(self, transaction_id: str):
+        return self._send(Request(f"/Transaction/{transaction_id}/status", None, TransactionView))
+
+    def run_batch(self, batch_id: str, transfers: list[dict]):
+        """`transfers`: each {"id", "source", "target", "asset", "amount", "reference"?, "metadata"?}."""
+        body = {"transfers": [{**t, "amount": amount_text(t["amount"])} for t in transfers]}
+        return self._send(Request(f"/Batch/{batch_id}/run", body, BatchView))
+
+    def batch_status(self, batch_id: str):
+        return self._send(Request(f"/Batch/{batch_id}/status", None, BatchView))
 
     def place_order(self, order_id: str, account: str, symbol: str, side: str, quantity, price,
                     time_in_force: str = "GTC", expires_at_ms: int | None = None):
@@ -109,9 +152,19 @@ class _Api:
         body = {k: v for k, v in (("limit", limit), ("before", before)) if v is not None}
         return self._send(Request(f"/OrderBook/{symbol}/trades", body, TradesPage))
 
-    def _amount(self, handler: str, account: str, asset: str, amount, idempotency_key):
-        body = {"asset": asset, "amount": amount_text(amount)}
+    def _amount(self, handler: str, account: str, asset: str, amount, tags: dict, idempotency_key):
+        body = {"asset": asset, "amount": amount_text(amount), **tags}
         return self._send(Request(f"/Account/{account}/{handler}", body, BalanceView, idempotency_key))
+
+
+def _tags(reference: str | None, metadata: dict[str, str] | None) -> dict:
+    """The caller's reference and metadata, each only when given."""
+    tags: dict = {}
+    if reference is not None:
+        tags["reference"] = reference
+    if metadata is not None:
+        tags["metadata"] = metadata
+    return tags
 
 
 def _headers(req: Request) -> dict[str, str]:

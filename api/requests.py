@@ -149,6 +149,71 @@ class TransferBody(RequestBody):
     metadata: Metadata | None = _metadata_field()
 
 
+class HoldBody(RequestBody):
+    """Hold an amount of the source's available funds, to capture or void later."""
+
+    source: Key = Field(description="The account whose funds are held: " + _KEY, examples=["carol"])
+    target: Key | None = Field(None, description="The account a capture credits; without it, a capture takes "
+                                                 "the money out of the ledger (a payout).", examples=["dave"])
+    asset: AssetCode = Field(description=_ASSET, examples=["USD"])
+    amount: AmountText = Field(description=_AMOUNT, examples=["40.00"])
+    expires_in_s: Annotated[int, Field(strict=True)] | None = Field(
+        None, description="Void what is still held after this many seconds, 1 to 31536000 (a year).",
+        examples=[3600])
+    reference: Reference | None = _reference_field()
+    metadata: Metadata | None = _metadata_field()
+
+
+class CaptureBody(RequestBody):
+    """Capture all or part of a hold."""
+
+    amount: AmountText | None = Field(None, description="At most what is held (default: all); the rest is released.",
+                                      examples=["30.00"])
+
+
+class LegBody(RequestBody):
+    """One leg of a transaction."""
+
+    account: Key = Field(description="The account debited or credited: " + _KEY, examples=["carol"])
+    asset: AssetCode = Field(description=_ASSET, examples=["USD"])
+    amount: AmountText = Field(description=_AMOUNT, examples=["100.00"])
+    direction: Literal["DEBIT", "CREDIT"] = Field(description="DEBIT takes from the account, CREDIT pays into it.",
+                                                  examples=["DEBIT"])
+
+
+class TransactionBody(RequestBody):
+    """Legs that all post or none does; per asset, debits equal credits."""
+
+    legs: list[LegBody] = Field(description="2 to 64 legs.", examples=[[
+        {"account": "carol", "asset": "USD", "amount": "100.00", "direction": "DEBIT"},
+        {"account": "dave", "asset": "USD", "amount": "99.00", "direction": "CREDIT"},
+        {"account": "fees", "asset": "USD", "amount": "1.00", "direction": "CREDIT"}]])
+    reference: Reference | None = _reference_field()
+    metadata: Metadata | None = _metadata_field()
+
+
+class BatchItemBody(RequestBody):
+    """One transfer of a batch."""
+
+    id: Key = Field(description="The item's id, unique within the batch: " + _KEY, examples=["p-1"])
+    source: Key = Field(description="The account debited.", examples=["acme"])
+    target: Key = Field(description="The account credited; not the source.", examples=["erin"])
+    asset: AssetCode = Field(description=_ASSET, examples=["USD"])
+    amount: AmountText = Field(description=_AMOUNT, examples=["1200.00"])
+    reference: Reference | None = _reference_field()
+    metadata: Metadata | None = _metadata_field()
+
+
+class BatchBody(RequestBody):
+    """Up to 1,000 transfers in one request, each completing or not on its own."""
+
+    transfers: list[BatchItemBody] = Field(description="1 to 1,000 transfers, ids unique within the batch.")
+
+
+# A batch's body may be this large (the rest of the API keeps MAX_BODY_BYTES).
+MAX_BATCH_BODY_BYTES = 1024 * 1024
+
+
 class SubmitBody(RequestBody):
     """An order handed to a venue."""
 

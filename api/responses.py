@@ -104,6 +104,56 @@ class TransferView(_View):
     metadata: dict[str, str] | None = Field(None, description="The caller's metadata, when given.")
 
 
+class HoldView(_View):
+    hold: str = Field(description="The hold id.", examples=["auth-1"])
+    source: str = Field(examples=["carol"])
+    target: str | None = Field(None, description="The account a capture credits; absent: a capture pays out.",
+                               examples=["dave"])
+    asset: str = Field(examples=["USD"])
+    amount: str = Field(description="What was held.", examples=["40.00"])
+    captured: str = Field(description="What the capture took (0 until captured).", examples=["0.00"])
+    status: Literal["PENDING", "HELD", "CAPTURED", "VOIDED", "EXPIRED", "REJECTED"] = Field(
+        description="HELD is live; CAPTURED, VOIDED, EXPIRED and REJECTED are final; PENDING while place runs.")
+    expires_at_ms: int | None = Field(None, description="When what is still held is voided, epoch milliseconds.")
+    reference: str | None = Field(None, description="The caller's reference, when given.", examples=["auth-7731"])
+    metadata: dict[str, str] | None = Field(None, description="The caller's metadata, when given.")
+    reason: str | None = Field(None, description="Why it was rejected.")
+
+
+class LegView(_View):
+    account: str = Field(examples=["carol"])
+    asset: str = Field(examples=["USD"])
+    amount: str = Field(examples=["100.00"])
+    direction: Literal["DEBIT", "CREDIT"]
+
+
+class TransactionView(_View):
+    transaction: str = Field(description="The transaction id.", examples=["pay-1"])
+    status: Literal["PENDING", "POSTED", "REJECTED"] = Field(
+        description="POSTED: every leg applied; REJECTED: a leg was refused and every applied leg undone; "
+                    "PENDING while post runs.")
+    legs: list[LegView]
+    reference: str | None = Field(None, description="The caller's reference, when given.", examples=["invoice-2041"])
+    metadata: dict[str, str] | None = Field(None, description="The caller's metadata, when given.")
+    reason: str | None = Field(None, description="Why it was rejected.")
+    compensation_errors: list[str] | None = Field(
+        None, description="Compensations that were themselves refused (none expected).")
+
+
+class BatchResult(_View):
+    id: str = Field(description="The item's id.", examples=["p-1"])
+    status: Literal["COMPLETED", "FAILED", "COMPENSATED"] = Field(
+        description="FAILED: refused before money moved; COMPENSATED: debited, the target refused, refunded.")
+    reason: str | None = Field(None, description="Why it did not complete.")
+
+
+class BatchView(_View):
+    batch: str = Field(description="The batch id.", examples=["payroll-2026-12"])
+    status: Literal["PENDING", "COMPLETED"] = Field(
+        description="COMPLETED once every item has its result; PENDING while run runs.")
+    results: list[BatchResult] = Field(description="One per item, in item order (none while PENDING).")
+
+
 class OrderFillView(_View):
     trade: str = Field(description="The trade id: symbol and the book's trade number.", examples=["BTC-USD-1"])
     price: str = Field(examples=["60000.00"])

@@ -8,15 +8,17 @@ there is one, as documented."""
 from __future__ import annotations
 
 from api.responses import (
-    AccountView, AssetBalance, BalanceAfter, BalanceView, BookLevel, BookView, FillRecord, HistoryEntry, HistoryPage,
-    OrderFillView, OrderView, TradesPage, TradeView, TransferView, VenueOutcome,
+    AccountView, AssetBalance, BalanceAfter, BalanceView, BatchResult, BatchView, BookLevel, BookView, FillRecord, HistoryEntry, HistoryPage, HoldView, LegView,
+    OrderFillView, OrderView, TradesPage, TradeView, TransactionView, TransferView, VenueOutcome,
 )
 from ledger.account import Account
 from ledger.book import Fill, Outcome
+from ledger.hold import Hold
 from ledger.invariants import check_balance
 from ledger.money import ASSETS, format_amount
 from ledger.order import Order
 from ledger.symbols import Symbol
+from ledger.transaction import Transaction
 from ledger.transfer import Transfer
 
 
@@ -85,6 +87,39 @@ def transfer_view(t: Transfer) -> TransferView:
     shown.update(tags_shown(t.reference, t.metadata))
     return TransferView(transfer=t.transfer_id, status=t.status.value, source=t.source, target=t.target,
                         asset=t.asset, amount=format_amount(t.amount_minor, ASSETS[t.asset]), **shown)
+
+
+def hold_view(h: Hold) -> HoldView:
+    asset = ASSETS[h.asset]
+    shown: dict = {}
+    if h.target is not None:
+        shown["target"] = h.target
+    if h.expires_at_ms is not None:
+        shown["expires_at_ms"] = h.expires_at_ms
+    shown.update(tags_shown(h.reference, h.metadata))
+    if h.reason is not None:
+        shown["reason"] = h.reason
+    return HoldView(hold=h.hold_id, source=h.source, asset=h.asset, amount=format_amount(h.amount_minor, asset),
+                    captured=format_amount(h.captured_minor, asset), status=h.status.value, **shown)
+
+
+def transaction_view(t: Transaction) -> TransactionView:
+    shown = tags_shown(t.reference, t.metadata)
+    if t.reason is not None:
+        shown["reason"] = t.reason
+    if t.compensation_errors:
+        shown["compensation_errors"] = list(t.compensation_errors)
+    return TransactionView(
+        transaction=t.transaction_id, status=t.status.value,
+        legs=[LegView(account=leg.account, asset=leg.asset, amount=format_amount(leg.amount_minor, ASSETS[leg.asset]),
+                      direction=leg.direction) for leg in t.legs], **shown)
+
+
+def batch_view(batch_id: str, status: str, results: list[list]) -> BatchView:
+    """A batch's record: its status and each item's [id, status, reason]."""
+    return BatchView(batch=batch_id, status=status, results=[
+        BatchResult(id=item_id, status=item_status, **({"reason": reason} if reason is not None else {}))
+        for item_id, item_status, reason in results])
 
 
 def order_view(o: Order) -> OrderView:

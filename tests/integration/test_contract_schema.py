@@ -20,6 +20,9 @@ WITH_BODY = {
     ("Transfer", "run"): {"source": "string", "target": "string", "asset": "string", "amount": "string"},
     ("Order", "place"): {"account": "string", "symbol": "string", "side": "string", "quantity": "string",
                          "price": "string", "time_in_force": "string"},
+    ("Hold", "place"): {"source": "string", "asset": "string", "amount": "string"},
+    ("Transaction", "post"): {"legs": "array"},
+    ("Batch", "run"): {"transfers": "array"},
 }
 # handler -> the answer fields its output schema must name
 ANSWERS = {
@@ -31,16 +34,21 @@ ANSWERS = {
     ("Order", "place"): {"order", "account", "symbol", "side", "quantity", "price", "status", "fills"},
     ("OrderBook", "book"): {"symbol", "bids", "asks"},
     ("OrderBook", "trades"): {"symbol", "trades", "next"},
+    ("Hold", "place"): {"hold", "source", "target", "asset", "amount", "captured", "status", "expires_at_ms",
+                        "reference", "metadata"},
+    ("Transaction", "post"): {"transaction", "status", "legs", "reference", "metadata"},
+    ("Batch", "run"): {"batch", "status", "results"},
 }
 NO_BODY = {("Account", h) for h in ("open", "balance", "history", "freeze", "unfreeze")} | {
-    ("Transfer", "status"), ("Order", "status"), ("Order", "cancel"), ("OrderBook", "book"), ("OrderBook", "trades")}
+    ("Transfer", "status"), ("Order", "status"), ("Order", "cancel"), ("OrderBook", "book"), ("OrderBook", "trades"),
+    ("Hold", "capture"), ("Hold", "void"), ("Hold", "status"), ("Transaction", "status"), ("Batch", "status")}
 
 
 @pytest.fixture(scope="module")
 def services(stack) -> dict[str, dict]:
     with httpx.Client(base_url=stack.admin_url, timeout=30, trust_env=False) as admin:
         return {name: admin.get(f"/services/{name}").raise_for_status().json()
-                for name in ("Account", "Transfer", "Order", "OrderBook")}
+                for name in {service for service, _ in PUBLIC}}
 
 
 def described(services, service: str, handler: str) -> dict:

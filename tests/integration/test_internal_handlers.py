@@ -17,6 +17,7 @@ INTERNAL = {
     ("Account", "release"): {"op": "x:release", "hold": "h", "at_ms": 1},
     ("Account", "settle"): {"steps": [{"op": "x:receive", "kind": "receive", "amount_minor": 100, "asset": "USD",
                                        "ref": "x"}], "at_ms": 1},
+    ("Hold", "expire"): {},
     ("Order", "maker_fill"): {"trade": "t", "price_minor": 1, "quantity_minor": 1},
     ("Order", "expire"): {},
     ("OrderBook", "submit"): {"order": "o", "account": "a", "side": "BUY", "quantity_minor": 1,

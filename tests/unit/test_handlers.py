@@ -33,4 +33,6 @@ def test_the_public_handlers_are_these():
     assert public == {
         ("Account", h) for h in ("open", "deposit", "withdraw", "balance", "history", "freeze", "unfreeze")
     } | {("Transfer", "run"), ("Transfer", "status"), ("Order", "place"), ("Order", "cancel"),
-         ("Order", "status"), ("OrderBook", "book"), ("OrderBook", "trades")}
+         ("Order", "status"), ("OrderBook", "book"), ("OrderBook", "trades"),
+         ("Hold", "place"), ("Hold", "capture"), ("Hold", "void"), ("Hold", "status"),
+         ("Transaction", "post"), ("Transaction", "status"), ("Batch", "run"), ("Batch", "status")}
