@@ -23,6 +23,7 @@ from api.responses import (
     AccountView, BalanceView, BatchView, BookView, HistoryPage, HoldView, OrderView, TradesPage, TransactionView,
     TransferView,
 )
+from api.statement import statement
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 R = TypeVar("R", bound=BaseModel)
@@ -197,6 +198,10 @@ class LedgerClient(_Api):
 
     def _send(self, req: Request) -> Any:
         return _answer(req, self.http.post(req.path, json=req.body, headers=_headers(req)))
+
+    def statement(self, account: str, asset: str, since_ms: int | None = None, until_ms: int | None = None):
+        """The account's statement for `asset` (api/statement.py), paging its history."""
+        return statement(self, account, asset, since_ms, until_ms)
 
     def close(self) -> None:
         self.http.close()

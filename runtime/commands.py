@@ -5,6 +5,8 @@ top-level parser shows it as its epilog."""
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import sys
@@ -17,8 +19,11 @@ from pydantic import BaseModel
 
 from api.client import DEFAULT_URL, ApiError, LedgerClient
 from api.responses import (
-    AccountView, BalanceView, BookView, HistoryPage, OrderView, TradesPage, TransferView,
+    AccountView, BalanceView, BatchView, BookView, HistoryPage, HoldView, OrderView, TradesPage, TransactionView,
+    TransferView,
 )
+from api.statement import Statement
+from ledger.money import ASSETS
 
 EXIT_DONE = 0
 EXIT_REFUSED = 1
@@ -110,6 +115,7 @@ def ledger_url(args: argparse.Namespace) -> str:
 def add_client_commands(sub: argparse._SubParsersAction) -> None:
     _add_account_commands(sub)
     _add_transfer_commands(sub)
+    _add_primitive_commands(sub)
     _add_trading_commands(sub)
 
 
@@ -139,18 +145,53 @@ def _page(p: argparse.ArgumentParser, what: str) -> None:
                    help="the cursor a previous page printed, for the older page")
 
 
+def _tagged(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--reference", metavar="TEXT", help="your own reference for it (1-128 printable characters)")
+    p.add_argument("--meta", action="append", type=_pair, metavar="KEY=VALUE", default=None,
+                   help="a metadata pair (repeat for more, at most 16)")
+    return p
+
+
+def _pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key, value
+
+
+def _tags_of(args: argparse.Namespace) -> dict:
+    metadata = None if args.meta is None else dict(args.meta)
+    if metadata is not None and len(metadata) != len(args.meta):
+        raise UsageError("--meta: a key is given twice")
+    return {"reference": args.reference, "metadata": metadata}
+
+
+def _sub(sub: argparse._SubParsersAction, name: str, help_text: str, dest: str) -> argparse._SubParsersAction:
+    """A command with commands of its own (`ledger hold place ...`)."""
+    parser = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_STATUSES,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_global_options(parser)
+    return parser.add_subparsers(dest=dest, required=True, metavar=dest.upper())
+
+
 def _add_account_commands(sub: argparse._SubParsersAction) -> None:
     p = _keyed(_account(_command(sub, "open", "open an account", lambda c, a: c.open(
         a.account, a.owner, idempotency_key=a.idempotency_key))))
     p.add_argument("--owner", help="who holds the account (default: nobody named)")
     for name, verb in (("deposit", "deposit into"), ("withdraw", "withdraw from")):
-        p = _keyed(_account(_command(sub, name, f"{verb} an account", _amount_call(name))))
+        p = _tagged(_keyed(_account(_command(sub, name, f"{verb} an account", _amount_call(name)))))
         p.add_argument("amount", metavar="AMOUNT", help="a decimal such as 12.50")
         p.add_argument("asset", metavar="ASSET", help="USD, EUR, BTC or ETH")
     _account(_command(sub, "balance", "show an account's balances", lambda c, a: c.balance(a.account)))
     p = _account(_command(sub, "history", "show an account's history, newest first",
                           lambda c, a: c.history(a.account, a.limit, a.before)))
     _page(p, "entries")
+    p = _account(_command(sub, "statement", "show an account's statement for one asset: opening balance, "
+                                            "entries, closing balance",
+                          lambda c, a: c.statement(a.account, a.asset, a.since, a.until)))
+    p.add_argument("--asset", required=True, type=_asset_code, metavar="ASSET", help="USD, EUR, BTC or ETH")
+    p.add_argument("--since", type=int, metavar="MS", help="from this instant, epoch milliseconds (default: the start)")
+    p.add_argument("--until", type=int, metavar="MS", help="up to this instant, epoch milliseconds (default: now)")
     for name in ("freeze", "unfreeze"):
         help_text = ("freeze an account: it refuses deposits, withdrawals and transfers"
                      if name == "freeze" else "unfreeze a frozen account")
@@ -158,9 +199,9 @@ def _add_account_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_transfer_commands(sub: argparse._SubParsersAction) -> None:
-    p = _command(sub, "transfer", "move money between two accounts (a saga)",
-                 lambda c, a: c.transfer(a.id or f"t-{uuid.uuid4().hex[:16]}", a.source, a.target,
-                                         a.asset, a.amount))
+    p = _tagged(_command(sub, "transfer", "move money between two accounts (a saga)",
+                         lambda c, a: c.transfer(a.id or f"t-{uuid.uuid4().hex[:16]}", a.source, a.target,
+                                                 a.asset, a.amount, **_tags_of(a))))
     p.add_argument("source", metavar="SOURCE", help="the account debited")
     p.add_argument("target", metavar="TARGET", help="the account credited")
     p.add_argument("amount", metavar="AMOUNT", help="a decimal such as 12.50")
@@ -168,6 +209,88 @@ def _add_transfer_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id", help="the transfer id (default: a new one); the same id never moves money twice")
     p = _command(sub, "transfer-status", "show a transfer's status", lambda c, a: c.transfer_status(a.id))
     p.add_argument("id", metavar="ID", help="the transfer id")
+
+
+def _add_primitive_commands(sub: argparse._SubParsersAction) -> None:
+    holds = _sub(sub, "hold", "place, capture, void or look up a hold (a two-phase transfer)", "hold_command")
+    p = _tagged(_command(holds, "place", "hold an amount of the source's available funds", lambda c, a: c.place_hold(
+        a.id or f"h-{uuid.uuid4().hex[:16]}", a.source, a.asset, a.amount, target=a.target,
+        expires_in_s=a.expires_in_s, **_tags_of(a))))
+    p.add_argument("source", metavar="SOURCE", help="the account whose funds are held")
+    p.add_argument("amount", metavar="AMOUNT", help="a decimal such as 12.50")
+    p.add_argument("asset", metavar="ASSET", help="USD, EUR, BTC or ETH")
+    p.add_argument("--target", metavar="ACCOUNT", help="the account a capture credits (default: a payout)")
+    p.add_argument("--expires-in-s", type=_positive_int, metavar="N", help="void what is still held after N seconds")
+    p.add_argument("--id", help="the hold id (default: a new one); the same id holds once")
+    p = _command(holds, "capture", "capture all or part of a hold; the rest is released",
+                 lambda c, a: c.capture_hold(a.id, a.amount))
+    p.add_argument("id", metavar="ID", help="the hold id")
+    p.add_argument("amount", metavar="AMOUNT", nargs="?", help="at most what is held (default: all)")
+    p = _command(holds, "void", "give a hold back to its source", lambda c, a: c.void_hold(a.id))
+    p.add_argument("id", metavar="ID", help="the hold id")
+    p = _command(holds, "status", "show a hold", lambda c, a: c.hold_status(a.id))
+    p.add_argument("id", metavar="ID", help="the hold id")
+
+    transactions = _sub(sub, "transaction", "post or look up a balanced multi-leg transaction",
+                        "transaction_command")
+    p = _tagged(_command(transactions, "post", "post legs that all apply or none does; per asset, debits "
+                                               "equal credits", _post_transaction))
+    for direction in ("debit", "credit"):
+        p.add_argument(f"--{direction}", nargs=3, action=_LegAction, dest="legs", default=[],
+                       metavar=("ACCOUNT", "AMOUNT", "ASSET"), help=f"a {direction} leg (repeat for more)")
+    p.add_argument("--id", help="the transaction id (default: a new one); the same id posts once")
+    p = _command(transactions, "status", "show a transaction", lambda c, a: c.transaction_status(a.id))
+    p.add_argument("id", metavar="ID", help="the transaction id")
+
+    batches = _sub(sub, "batch", "run or look up a batch of up to 1,000 transfers", "batch_command")
+    p = _command(batches, "run", "run a batch of transfers, each completing or not on its own", _run_batch)
+    p.add_argument("file", metavar="FILE", help="the transfers: a JSON list of {id, source, target, asset, "
+                                                "amount, reference?, metadata?}, or CSV with a header "
+                                                "id,source,target,asset,amount[,reference]; - for stdin")
+    p.add_argument("--id", help="the batch id (default: a new one); the same id runs once")
+    p = _command(batches, "status", "show a batch's results", lambda c, a: c.batch_status(a.id))
+    p.add_argument("id", metavar="ID", help="the batch id")
+
+
+class _LegAction(argparse.Action):
+    """--debit and --credit append to one list, in the order given."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        account, amount, asset = values
+        legs = list(getattr(namespace, self.dest) or [])
+        legs.append({"account": account, "asset": asset, "amount": amount,
+                     "direction": option_string.lstrip("-").upper()})
+        setattr(namespace, self.dest, legs)
+
+
+def _post_transaction(client: LedgerClient, args: argparse.Namespace):
+    if len(args.legs) < 2:
+        raise UsageError("a transaction needs at least two legs: --debit ACCOUNT AMOUNT ASSET and "
+                         "--credit ACCOUNT AMOUNT ASSET")
+    return client.post_transaction(args.id or f"tx-{uuid.uuid4().hex[:16]}", args.legs, **_tags_of(args))
+
+
+def _run_batch(client: LedgerClient, args: argparse.Namespace):
+    try:
+        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    except OSError as err:
+        raise UsageError(f"{args.file}: {err.strerror}") from None
+    return client.run_batch(args.id or f"b-{uuid.uuid4().hex[:16]}", _batch_items(args.file, text))
+
+
+def _batch_items(name: str, text: str) -> list[dict]:
+    if name.endswith(".csv"):
+        rows = list(csv.DictReader(io.StringIO(text)))
+        return [{k: v for k, v in row.items() if k and (v or k != "reference")} for row in rows]
+    try:
+        items = json.loads(text)
+    except ValueError as err:
+        raise UsageError(f"{name}: not JSON ({err})") from None
+    if isinstance(items, dict) and "transfers" in items:
+        items = items["transfers"]
+    if not isinstance(items, list):
+        raise UsageError(f"{name}: must hold a JSON list of transfers")
+    return items
 
 
 def _add_trading_commands(sub: argparse._SubParsersAction) -> None:
@@ -206,6 +329,12 @@ def _side(text: str) -> str:
     if text.lower() not in ("buy", "sell"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a side (buy or sell)")
     return text.upper()
+
+
+def _asset_code(text: str) -> str:
+    if text not in ASSETS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an asset ({', '.join(ASSETS)})")
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -270,7 +399,15 @@ def render(answer: BaseModel) -> str:
                  f"  {answer.source} -> {answer.target}  {answer.amount} {answer.asset}"]
         if answer.reason:
             lines.append(f"  reason: {answer.reason}")
-        return "\n".join(lines)
+        return "\n".join(lines + _tag_lines(answer))
+    if isinstance(answer, HoldView):
+        return _render_hold(answer)
+    if isinstance(answer, TransactionView):
+        return _render_transaction(answer)
+    if isinstance(answer, BatchView):
+        return _render_batch(answer)
+    if isinstance(answer, Statement):
+        return _render_statement(answer)
     if isinstance(answer, HistoryPage):
         return _render_history(answer)
     if isinstance(answer, (BalanceView, AccountView)):
@@ -315,11 +452,65 @@ def _render_balances(view: BalanceView) -> str:
 def _render_history(page: HistoryPage) -> str:
     if not page.entries:
         return f"account {page.account}: no history"
-    rows = [("seq", "kind", "amount", "asset", "ref")] + [
-        (str(e.seq), e.kind, e.amount or "", e.asset or "", e.ref or "") for e in page.entries
+    rows = [("seq", "kind", "amount", "asset", "available", "ref", "reference")] + [
+        (str(e.seq), e.kind, e.amount or "", e.asset or "", e.balance_after.available if e.balance_after else "",
+         e.ref or "", e.reference or "") for e in page.entries
     ]
     tail = f"\nolder entries: --before {page.next}" if page.next is not None else ""
-    return f"account {page.account}\n" + _table(rows, left=(0, 1, 3, 4)) + tail
+    return f"account {page.account}\n" + _table(rows, left=(0, 1, 3, 5, 6)) + tail
+
+
+def _tag_lines(answer) -> list[str]:
+    lines = []
+    if answer.reference is not None:
+        lines.append(f"  reference: {answer.reference}")
+    if answer.metadata:
+        lines.append("  metadata: " + ", ".join(f"{k}={v}" for k, v in answer.metadata.items()))
+    return lines
+
+
+def _instant(at_ms: int) -> str:
+    at = datetime.fromtimestamp(at_ms / 1000, timezone.utc)
+    return at.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _render_hold(h: HoldView) -> str:
+    to = f" -> {h.target}" if h.target else " (capture pays out)"
+    lines = [f"hold {h.hold}: {h.status}", f"  {h.source}{to}  {h.amount} {h.asset}, captured {h.captured}"]
+    if h.expires_at_ms is not None:
+        lines.append(f"  expires {_instant(h.expires_at_ms)}")
+    if h.reason:
+        lines.append(f"  reason: {h.reason}")
+    return "\n".join(lines + _tag_lines(h))
+
+
+def _render_transaction(t: TransactionView) -> str:
+    rows = [("account", "direction", "amount", "asset")] + [
+        (leg.account, leg.direction, leg.amount, leg.asset) for leg in t.legs]
+    lines = [f"transaction {t.transaction}: {t.status}", _table(rows, left=(0, 1, 3))]
+    if t.reason:
+        lines.append(f"  reason: {t.reason}")
+    return "\n".join(lines + _tag_lines(t))
+
+
+def _render_batch(b: BatchView) -> str:
+    counts = {s: sum(r.status == s for r in b.results) for s in ("COMPLETED", "FAILED", "COMPENSATED")}
+    head = f"batch {b.batch}: {b.status}, " + ", ".join(f"{n} {s}" for s, n in counts.items())
+    rows = [("id", "status", "reason")] + [(r.id, r.status, r.reason or "") for r in b.results]
+    return head + ("\n" + _table(rows, left=(0, 1, 2)) if b.results else "")
+
+
+def _render_statement(st: Statement) -> str:
+    window = f"{_instant(st.since_ms) if st.since_ms is not None else 'the start'} to " \
+             f"{_instant(st.until_ms) if st.until_ms is not None else 'now'}"
+    rows = [("seq", "at", "kind", "amount", "available", "reserved", "ref", "reference")]
+    rows.append(("", "", "opening", "", st.opening.available, st.opening.reserved, "", ""))
+    for e in st.entries:
+        after = e.balance_after
+        rows.append((str(e.seq), _instant(e.at_ms), e.kind, e.amount or "", after.available if after else "?",
+                     after.reserved if after else "?", e.ref or "", e.reference or ""))
+    rows.append(("", "", "closing", "", st.closing.available, st.closing.reserved, "", ""))
+    return f"statement {st.account} {st.asset}, {window}\n" + _table(rows, left=(1, 2, 6, 7))
 
 
 def _render_order(o: OrderView) -> str:
@@ -327,8 +518,7 @@ def _render_order(o: OrderView) -> str:
              f"  {o.account} {o.side} {o.quantity} {o.symbol} @ {o.price} ({o.time_in_force}), "
              f"filled {o.filled}"]
     if o.expires_at_ms is not None:
-        at = datetime.fromtimestamp(o.expires_at_ms / 1000, timezone.utc)
-        lines.append(f"  expires {at.isoformat(timespec='seconds').replace('+00:00', 'Z')}")
+        lines.append(f"  expires {_instant(o.expires_at_ms)}")
     if o.fills:
         lines.append(_table([("trade", "price", "quantity", "role")] + [
             (f.trade, f.price, f.quantity, f.role) for f in o.fills
@@ -372,7 +562,7 @@ def _table(rows: list[tuple[str, ...]], left: tuple[int, ...] = (0,)) -> str:
 
 def _amount_call(name: str):
     return lambda c, a: getattr(c, name)(a.account, a.asset, a.amount,
-                                         idempotency_key=a.idempotency_key)
+                                         idempotency_key=a.idempotency_key, **_tags_of(a))
 
 
 def _lifecycle_call(name: str):

@@ -21,9 +21,10 @@ from runtime.commands import render, visible
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 UNREACHABLE_URL = "http://127.0.0.1:9"
-CLIENT_COMMANDS = ["open", "deposit", "withdraw", "balance", "history", "freeze", "unfreeze",
-                   "transfer", "transfer-status", "order place", "order cancel", "order status",
-                   "book", "trades"]
+CLIENT_COMMANDS = ["open", "deposit", "withdraw", "balance", "history", "statement", "freeze", "unfreeze",
+                   "transfer", "transfer-status", "hold place", "hold capture", "hold void", "hold status",
+                   "transaction post", "transaction status", "batch run", "batch status",
+                   "order place", "order cancel", "order status", "book", "trades"]
 # What a terminal may act on: C0, DEL and C1.
 CONTROL = {chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))}
 
@@ -60,7 +61,7 @@ def test_walkthrough_reads_well(stack, new_id):
     assert moved.stdout.splitlines() == [f"transfer {tid}: COMPLETED", f"  {alice} -> {bob}  25.00 USD"]
     history = ledger(stack, "history", alice, "--limit", "1")
     lines = history.stdout.splitlines()
-    assert lines[2].split() == ["3", "debit", "25.00", "USD", tid]
+    assert lines[2].split() == ["3", "debit", "25.00", "USD", "75.00", tid]
     assert lines[-1] == "older entries: --before 3"
 
 
@@ -226,7 +227,8 @@ def test_render_escapes_an_account_owner_and_every_other_string():
      [r"transfer t\x1b: COMPENSATED", r"  s\x00 -> t\x9b  1.00 USD", f"  reason: {HOSTILE_SHOWN}"]),
     (HistoryPage(account="a\x1b", next=None, entries=[
         {"seq": 1, "kind": "open\x1b", "at_ms": 0, "ref": "r\x07"}]),
-     [r"account a\x1b", "  seq  kind      amount  asset  ref", r"  1    open\x1b                 r\x07"]),
+     [r"account a\x1b", "  seq  kind      amount  asset  available  ref    reference",
+      r"  1    open\x1b                            r\x07"]),
     (OrderView(order="o\x1b", account="a", symbol="BTC-USD", side="BUY", quantity="1", price="2",
                time_in_force="GTC", filled="0", status="CANCELLED", fills=[], reason=HOSTILE),
      [r"order o\x1b: CANCELLED", "  a BUY 1 BTC-USD @ 2 (GTC), filled 0", f"  reason: {HOSTILE_SHOWN}"]),
