@@ -1,8 +1,12 @@
 import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
+import httpx
 import pytest
 
 from api.client import ApiError
+from campaign.expect import minor
 from runtime.poll import polls, polls_async
 
 
@@ -48,3 +52,73 @@ async def eventually_async(check, what: str, timeout_s: float = 60.0):
         if result:
             return result
     raise AssertionError(f"timed out waiting for: {what}")
+
+
+async def answered_carefully(call, refusals=(409,), timeout_s: float = 170.0, interval_s: float = 0.2):
+    """What a careful client gets from `call`: the same request again (the
+    same id) after a transport error, such as a crash's reset or refused
+    connection, until the ledger answers. A refusal whose status is in
+    `refusals` is an answer and is returned; any other raises."""
+    last = None
+    async for _ in polls_async(timeout_s, interval_s):
+        try:
+            return await call()
+        except ApiError as err:
+            if err.status_code in refusals:
+                return err
+            raise
+        except httpx.TransportError as err:
+            last = err
+    raise AssertionError(f"no answer within {timeout_s:g}s; last: {last!r}")
+
+
+# How each kind of history entry moves its asset's (available, reserved), in
+# the tests' own arithmetic; entries of other kinds (open, freeze, unfreeze)
+# move nothing.
+ENTRY_EFFECTS = {
+    "deposit": (1, 0), "credit": (1, 0), "refund": (1, 0), "receive": (1, 0),
+    "withdraw": (-1, 0), "debit": (-1, 0),
+    "reserve": (-1, 1), "release": (1, -1), "capture": (0, -1), "restore": (0, 1),
+}
+_HISTORY_PAGES = 1000
+
+
+@dataclass
+class Replay:
+    """An account's history added up: each asset's (available, reserved),
+    and per (ref, asset) the net change of the total and of the reserved
+    part, and how many entries of each kind name the ref."""
+
+    balances: dict = field(default_factory=lambda: defaultdict(lambda: (0, 0)))
+    net: dict = field(default_factory=lambda: defaultdict(lambda: (0, 0)))
+    kinds: Counter = field(default_factory=Counter)
+
+
+async def replayed_history(ledger, account: str) -> Replay:
+    """Pages the account's whole history (an AsyncLedgerClient) and replays
+    it oldest first: every movement's `balance_after` must be what the
+    entries before it add up to, so no entry moved money it does not show."""
+    entries, before = [], None
+    for _ in range(_HISTORY_PAGES):
+        page = await ledger.history(account, limit=100, before=before)
+        entries.extend(page.entries)
+        if page.next is None:
+            break
+        before = page.next
+    else:
+        raise AssertionError(f"{account}: more than {_HISTORY_PAGES} pages of history")
+    replay = Replay()
+    for entry in reversed(entries):
+        if entry.asset is None:
+            continue
+        amount = minor(entry.amount, entry.asset)
+        d_available, d_reserved = (amount * sign for sign in ENTRY_EFFECTS[entry.kind])
+        available, reserved = replay.balances[entry.asset]
+        replay.balances[entry.asset] = after = (available + d_available, reserved + d_reserved)
+        shown = (minor(entry.balance_after.available, entry.asset), minor(entry.balance_after.reserved, entry.asset))
+        assert shown == after, (account, entry, after)
+        if entry.ref is not None:
+            total, held = replay.net[entry.ref, entry.asset]
+            replay.net[entry.ref, entry.asset] = (total + d_available + d_reserved, held + d_reserved)
+            replay.kinds[entry.ref, entry.kind] += 1
+    return replay
