@@ -9,13 +9,12 @@ from __future__ import annotations
 import restate
 
 from actors import account as account_obj
-from actors.shell import handler, now_ms, outcomes
+from actors.shell import handler, now_ms, outcomes, recorded
 from api.requests import MAX_BATCH_BODY_BYTES, MAX_SETTLE_STEPS, BatchBody, EmptyBody
 from api.responses import BatchView
 from api.views import batch_view
 from ledger import batch as bt
 from ledger import money
-from ledger.errors import NotFound
 
 batch = restate.VirtualObject(
     "Batch", description="Up to 1,000 transfers in one request, each completing or not on its own; "
@@ -56,9 +55,7 @@ async def run(ctx: restate.ObjectContext, key: str, req: BatchBody) -> BatchView
 @handler(batch, kind="shared", key_name="batch")
 async def status(ctx: restate.ObjectSharedContext, key: str, req: EmptyBody) -> BatchView:
     """The batch's record: PENDING while it runs, then every item's result; 404 if never run."""
-    record = await ctx.get(BATCH)
-    if record is None:
-        raise NotFound(f"batch {key} not found")
+    record = await recorded(ctx, BATCH, "batch", key)
     return batch_view(key, record["status"], record["results"])
 
 

@@ -22,14 +22,14 @@ from datetime import timedelta
 import restate
 
 from actors import account as account_obj
-from actors.shell import handler, now_ms, outcomes, send
+from actors.shell import handler, now_ms, outcomes, recorded, send
 from api.requests import CaptureBody, EmptyBody, HoldBody
 from api.responses import HoldView
 from api.views import hold_view
 from ledger import hold as hl
 from ledger import money
 from ledger.account import hold_key
-from ledger.errors import NotFound, Refused
+from ledger.errors import Refused
 from ledger.hold import Hold, Status
 from ledger.operations import op_id
 from ledger.steps import Step
@@ -121,10 +121,7 @@ async def status(ctx: restate.ObjectSharedContext, key: str, req: EmptyBody) -> 
 
 
 async def _load(ctx, key: str) -> Hold:
-    record = await ctx.get(HOLD)
-    if record is None:
-        raise NotFound(f"hold {key} not found")
-    return Hold.from_record(record)
+    return Hold.from_record(await recorded(ctx, HOLD, "hold", key))
 
 
 async def _end(ctx, h: Hold, done: Hold, name: str) -> HoldView:

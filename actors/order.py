@@ -16,7 +16,7 @@ import restate
 from actors import account as account_obj
 from actors import config, markets
 from actors.saga import Saga
-from actors.shell import call, handler, now_ms, send
+from actors.shell import call, handler, now_ms, recorded, send
 from actors.venues import VenueTimeout, submit_with_timeout, venue_for
 from api.requests import (
     EmptyBody, MakerFillBody, PlaceBody, ReleaseBody, ReserveBody,
@@ -170,10 +170,8 @@ async def _load(ctx) -> Order | None:
 
 
 async def _require(ctx, key: str) -> Order:
-    found = await _load(ctx)
-    if found is None:
-        raise NotFound(f"order {key} not found")
-    return found
+    rec = await recorded(ctx, ORDER, "order", key)
+    return Order.from_record(rec, markets.lookup(rec["symbol"]))
 
 
 def _answer(o: Order) -> OrderView:

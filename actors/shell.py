@@ -14,7 +14,7 @@ from restate import RunOptions
 from restate.serde import BytesSerde, JsonSerde, Serde
 
 from api.requests import MAX_BODY_BYTES, RequestBody, parse_body
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, NotFound
 from ledger.keys import check_key
 
 
@@ -103,6 +103,15 @@ def _description(fn: Callable, request: type[RequestBody], body_optional: bool) 
     fields = [f"{field}: {info.description}" for field, info in request.model_fields.items()]
     body = "Body: none, or {}." if not fields else "Body: none, or a JSON object with, each optional, " + "; ".join(fields)
     return f"{text}\n\n{body}" if text else body
+
+
+async def recorded(ctx, state_key: str, what: str, key: str) -> dict:
+    """The record a saga object keeps under `state_key`; 404 naming it
+    (`transfer t-1 not found`) if it was never written."""
+    record = await ctx.get(state_key)
+    if record is None:
+        raise NotFound(f"{what} {key} not found")
+    return record
 
 
 def call(ctx: restate.Context, target: Callable, key: str, body: RequestBody):

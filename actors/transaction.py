@@ -9,13 +9,13 @@ from __future__ import annotations
 import restate
 
 from actors import account as account_obj
-from actors.shell import handler, now_ms, outcomes
+from actors.shell import handler, now_ms, outcomes, recorded
 from api.requests import EmptyBody, TransactionBody
 from api.responses import TransactionView
 from api.views import transaction_view
 from ledger import money
 from ledger import transaction as tx
-from ledger.errors import NotFound, Refused
+from ledger.errors import Refused
 from ledger.transaction import Leg, Status, Transaction
 
 transaction = restate.VirtualObject(
@@ -51,10 +51,7 @@ async def post(ctx: restate.ObjectContext, key: str, req: TransactionBody) -> Tr
 @handler(transaction, kind="shared", key_name="transaction")
 async def status(ctx: restate.ObjectSharedContext, key: str, req: EmptyBody) -> TransactionView:
     """The transaction's record: PENDING while it runs, then POSTED or REJECTED; 404 if never posted."""
-    record = await ctx.get(TRANSACTION)
-    if record is None:
-        raise NotFound(f"transaction {key} not found")
-    return transaction_view(Transaction.from_record(record))
+    return transaction_view(Transaction.from_record(await recorded(ctx, TRANSACTION, "transaction", key)))
 
 
 def _leg(i: int, leg) -> Leg:

@@ -14,13 +14,13 @@ import restate
 
 from actors import account as account_obj
 from actors.saga import Saga
-from actors.shell import call, handler, now_ms
+from actors.shell import call, handler, now_ms, recorded
 from api.requests import EmptyBody, MoveBody, RefundBody, TransferBody
 from api.responses import TransferView
 from api.views import transfer_view
 from ledger import money
 from ledger import transfer as tr
-from ledger.errors import NotFound, Refused
+from ledger.errors import Refused
 from ledger.operations import op_id
 from ledger.tags import plain
 from ledger.transfer import Status, Transfer
@@ -49,10 +49,7 @@ async def run(ctx: restate.ObjectContext, key: str, req: TransferBody) -> Transf
 @handler(transfer, kind="shared", key_name="transfer")
 async def status(ctx: restate.ObjectSharedContext, key: str, req: EmptyBody) -> TransferView:
     """The transfer's record and outcome."""
-    record = await ctx.get(TRANSFER)
-    if record is None:
-        raise NotFound(f"transfer {key} not found")
-    return transfer_view(Transfer.from_record(record))
+    return transfer_view(Transfer.from_record(await recorded(ctx, TRANSFER, "transfer", key)))
 
 
 async def _move(ctx: restate.ObjectContext, t: Transfer) -> Transfer:
