@@ -26,13 +26,18 @@ def world(stack):
     """Two open accounts, a transfer, and an order resting on the test venue
     (BTC-USD.FAULTY), where it can never trade with another test's orders."""
     tag = uuid.uuid4().hex[:8]
-    ids = {"a": f"e-a-{tag}", "b": f"e-b-{tag}", "t": f"e-t-{tag}", "o": f"e-o-{tag}"}
+    ids = {"a": f"e-a-{tag}", "b": f"e-b-{tag}", "t": f"e-t-{tag}", "o": f"e-o-{tag}", "h": f"e-h-{tag}",
+           "x": f"e-x-{tag}", "n": f"e-n-{tag}"}
     with LedgerClient(stack.ingress_url) as c:
         for account in (ids["a"], ids["b"]):
             c.open(account)
             c.deposit(account, "USD", "100.00")
         c.transfer(ids["t"], ids["a"], ids["b"], "USD", "1.00")
         c.place_order(ids["o"], ids["a"], "BTC-USD.FAULTY", "BUY", "0.01", "1.00")
+        c.place_hold(ids["h"], ids["a"], "USD", "1.00")
+        c.post_transaction(ids["x"], [{"account": ids["a"], "asset": "USD", "amount": "1", "direction": "DEBIT"},
+                                      {"account": ids["b"], "asset": "USD", "amount": "1", "direction": "CREDIT"}])
+        c.run_batch(ids["n"], [{"id": "1", "source": ids["a"], "target": ids["b"], "asset": "USD", "amount": "1"}])
     return ids
 
 
@@ -42,6 +47,8 @@ def calls(world) -> list[tuple[str, str]]:
         ("open", "status"), ("balance", "balances"), ("history", "entries"), ("freeze", "FROZEN"),
         ("unfreeze", "OPEN"))] + [
         (f"/Transfer/{t}/status", "transfer"), (f"/Order/{o}/status", "order"),
+        (f"/Hold/{world['h']}/status", "HELD"), (f"/Transaction/{world['x']}/status", "POSTED"),
+        (f"/Batch/{world['n']}/status", "COMPLETED"),
         ("/OrderBook/ETH-USD/book", "bids"), ("/OrderBook/ETH-USD/trades", "trades")]
 
 
@@ -52,6 +59,17 @@ def test_every_no_body_handler_answers_an_empty_body(stack, world, way, headers,
             response = ingress.post(path, headers=headers, content=body)
             assert response.status_code == 200, (way, path, response.text)
             assert word in response.text, (path, response.text)
+
+
+def test_capture_and_void_take_an_empty_json_body(stack, world):
+    with LedgerClient(stack.ingress_url) as c:
+        c.place_hold(world["h"] + "-c", world["a"], "USD", "1.00")
+        c.place_hold(world["h"] + "-v", world["a"], "USD", "1.00")
+    with httpx.Client(base_url=stack.ingress_url, timeout=30, trust_env=False) as ingress:
+        captured = ingress.post(f"/Hold/{world['h']}-c/capture", headers=JSON, content=b"")
+        voided = ingress.post(f"/Hold/{world['h']}-v/void", content=b"")
+    assert captured.status_code == 200 and captured.json()["status"] == "CAPTURED", captured.text
+    assert voided.status_code == 200 and voided.json()["status"] == "VOIDED", voided.text
 
 
 def test_cancel_takes_an_empty_json_body(stack, world):
