@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from ledger.errors import LedgerError
 from ledger.keys import KEY_PATTERN
 from api.requests import (
-    AmountBody, BookBody, EmptyBody, HistoryBody, OpenBody, PlaceBody, TransferBody, parse_body,
+    MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, AmountBody, BatchBody, BookBody, CaptureBody, EmptyBody, HistoryBody, HoldBody, OpenBody,
+    PlaceBody, TransactionBody, TransferBody, parse_body,
 )
+from tests.apps.ledger_app import SERVICES
 from tests.integration.helpers import answers_within, snapshot
 
 pytestmark = pytest.mark.live
@@ -28,10 +30,16 @@ PUBLIC = [
     ("Transfer", "status", EmptyBody), ("Order", "place", PlaceBody),
     ("Order", "cancel", EmptyBody), ("Order", "status", EmptyBody),
     ("OrderBook", "book", BookBody), ("OrderBook", "trades", HistoryBody),
+    ("Hold", "place", HoldBody), ("Hold", "capture", CaptureBody), ("Hold", "void", EmptyBody),
+    ("Hold", "status", EmptyBody), ("Transaction", "post", TransactionBody),
+    ("Transaction", "status", EmptyBody), ("Batch", "run", BatchBody), ("Batch", "status", EmptyBody),
 ]
+# What each handler's own limit on a body is (the batch's is larger).
+BODY_LIMIT = {("Batch", "run"): MAX_BATCH_BODY_BYTES}
 
 FIELDS = ["asset", "amount", "owner", "limit", "before", "source", "target", "account", "symbol",
-          "side", "quantity", "price", "time_in_force", "expires_at_ms", "depth"]
+          "side", "quantity", "price", "time_in_force", "expires_at_ms", "depth", "expires_in_s", "reference",
+          "metadata", "legs", "direction", "transfers", "id"]
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False),
     st.text(max_size=30), st.sampled_from(["USD", "BTC", "1", "0.5", "-1", "1e3", "NaN", "BUY", "GTD", ""]),
@@ -65,12 +73,17 @@ def target(stack):
 
 def _key(obj: str, account: str) -> str:
     return {"Account": account, "Transfer": "fuzz-transfer", "Order": "fuzz-order",
-            "OrderBook": "BTC-USD"}[obj]
+            "OrderBook": "BTC-USD", "Hold": "fuzz-hold", "Transaction": "fuzz-tx", "Batch": "fuzz-batch"}[obj]
 
 
-def _would_parse(model, body: bytes) -> bool:
+def test_every_public_handler_is_fuzzed():
+    public = {(s.name, name) for s in SERVICES for name, h in s.handlers.items() if not h.ingress_private}
+    assert public == {(o, h) for o, h, _ in PUBLIC}
+
+
+def _would_parse(model, body: bytes, max_bytes: int) -> bool:
     try:
-        parse_body(model, body)
+        parse_body(model, body, max_bytes)
         return True
     except LedgerError:
         return False
@@ -94,7 +107,7 @@ def _assert_refused_and_unchanged(stack, client, account, obj, handler, key, bod
 @FUZZ
 @given(body=st.one_of(json_values.map(lambda v: json.dumps(v).encode()), st.binary(min_size=1, max_size=300)))
 def test_hostile_bodies(stack, client, target, obj, handler, model, body):
-    if _would_parse(model, body):
+    if _would_parse(model, body, BODY_LIMIT.get((obj, handler), MAX_BODY_BYTES)):
         return  # well-formed for this handler: not hostile input
     before = _state(client, target)
     _assert_refused_and_unchanged(stack, client, target, obj, handler, _key(obj, target), body, before)
