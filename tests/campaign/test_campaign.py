@@ -15,7 +15,7 @@ import pytest
 from campaign.audit import Findings, audit, check_quiescence, resolve_unanswered, wait_quiescent
 from campaign.runner import CampaignConfig, run_campaign
 from campaign.stacks import SingleNodeStack
-from campaign.workload import Workload
+from campaign.workload import Item, Leg, Workload
 from api.client import AsyncLedgerClient
 
 pytestmark = pytest.mark.live
@@ -36,9 +36,17 @@ def _assert_clean(result: dict) -> None:
     ops = result["operations"]
     assert ops["acknowledged"] > 50, ops
     # Every kind of operation was sent and answered.
-    for kind in ("deposit", "withdraw", "transfer", "place", "cancel"):
+    for kind in ("deposit", "withdraw", "transfer", "place", "cancel", "hold", "capture", "void",
+                 "transaction", "batch"):
         assert ops["by_kind"].get(kind, {}).get("acknowledged", 0) > 0, (kind, ops["by_kind"])
-    assert result["audit"]["checked"].get("trades", 0) > 0, "no order ever filled"
+    checked = result["audit"]["checked"]
+    assert checked.get("trades", 0) > 0, "no order ever filled"
+    # The audit judged each outcome of the new primitives: holds captured and
+    # expired (their timers fired under the faults), transactions posted,
+    # batch items completed and refused.
+    for outcome in ("holds_captured", "holds_expired", "transactions_posted", "batch_items_completed"):
+        assert checked.get(outcome, 0) > 0, (outcome, checked)
+    assert checked.get("batch_items_failed", 0) + checked.get("batch_items_compensated", 0) > 0, checked
 
 
 def _assert_faults_hit_load(result: dict, kinds: set[str]) -> None:
@@ -74,41 +82,55 @@ def test_operations_left_unanswered_learn_their_outcome_from_the_state(tmp_path)
     """Operations whose every attempt timed out (the endpoint was dead) are
     'unacknowledged'; once the stack is back the audit learns what became of
     them: deposits and withdrawals by sending them again with the same key
-    (answered once, applied once), transfers and orders by reading them."""
+    (answered once, applied once), transfers, orders, holds, transactions and
+    batches by reading them, a capture by its hold's final status."""
     stack = SingleNodeStack.start(tmp_path / "stack")
     try:
         workload = Workload(stack.ingress_urls, run_id="u" + uuid.uuid4().hex[:5], clients=1,
                             accounts=2, attempt_timeout_s=1.0)
         a, b = workload.accounts
+        held = workload._new("hold", b, asset="USD", amount_minor=700)
         ops = [
             workload._deposit(a, "USD", 12_345),
             workload._new("withdraw", a, asset="USD", amount_minor=2_000),
             workload._new("transfer", a, target=b, asset="USD", amount_minor=3_000),
             workload._new("place", b, side="BUY", quantity_minor=1_000_000, price=1000, tif="GTC"),
+            workload._new("hold", a, target=b, asset="USD", amount_minor=1_500),
+            workload._new("transaction", a, legs=(Leg(a, "USD", 2_000, "DEBIT"), Leg(b, "USD", 1_990, "CREDIT"),
+                                                  Leg(workload.house, "USD", 10, "CREDIT"))),
+            workload._new("batch", a, items=(Item("i0", a, b, "USD", 1_000),
+                                             Item("i1", b, workload.frozen, "USD", 500))),
         ]
+        capture = workload._new("capture", b, hold=held.key, asset="USD", amount_minor=300)
 
         async def send_while_endpoint_is_dead():
             clients = [AsyncLedgerClient(url, timeout_s=1.0) for url in workload.ingress_urls]
             try:
                 await workload.setup(clients)
+                await workload.execute(held, clients, 0)
+                assert held.outcome == "applied", held.summary()
                 stack.kill("endpoint")
                 give_up_at = time.monotonic() + 1.5
                 await asyncio.gather(*(workload.execute(op, clients, 0, give_up_at=give_up_at)
-                                       for op in ops))
+                                       for op in (*ops, capture)))
             finally:
                 for client in clients:
                     await client.aclose()
 
         asyncio.run(send_while_endpoint_is_dead())
-        assert [op.outcome for op in ops] == [None] * 4, [op.summary() for op in ops]
+        assert [op.outcome for op in (*ops, capture)] == [None] * 8, [op.summary() for op in ops]
         stack.recover("endpoint")
         findings = Findings()
         check_quiescence(findings, wait_quiescent(stack.admin_url, timeout_s=60))
-        assert asyncio.run(resolve_unanswered(workload)) == 4
-        assert [op.resolved_by for op in ops] == ["resend", "resend", "state", "state"]
+        assert asyncio.run(resolve_unanswered(workload)) == 8
+        assert [op.resolved_by for op in (*ops, capture)] == ["resend", "resend"] + ["state"] * 6
         assert all(op.outcome == "applied" for op in ops), [op.summary() for op in ops]
         asyncio.run(audit(workload, findings))
         assert (findings.lost, findings.duplicated, findings.violations) == ([], [], [])
-        assert findings.checked["deposits"] == 1 + 2 * 2  # the set-up funds each account in two assets
+        # the set-up funds each account and the house in two assets
+        assert findings.checked["deposits"] == 1 + 3 * 2
+        assert (findings.checked["holds_captured"], findings.checked["holds_held"]) == (1, 1)
+        assert findings.checked["transactions_posted"] == 1
+        assert (findings.checked["batch_items_completed"], findings.checked["batch_items_compensated"]) == (1, 1)
     finally:
         stack.close()
