@@ -7,12 +7,14 @@ Modules:
 - `stacks`: the throwaway stacks (one restate-server, or a three-node
   cluster) with our endpoint registered, and the faults each can suffer;
 - `workload`: concurrent careful clients (deposits, withdrawals, transfers,
-  orders), each operation with its own id or idempotency-key, retried on
-  timeouts, connection errors and 5xx with the same id;
+  orders, holds and their captures and voids, transactions, batches), each
+  operation with its own id or idempotency-key, retried on timeouts,
+  connection errors and 5xx with the same id;
 - `faults`: the fault schedule (SIGKILL of the endpoint, of restate-server,
   of one cluster node) and its record;
-- `audit`: exactly-once, none lost, conservation, no negative balance,
-  terminal sagas, reserved equal to live holds;
+- `audit`: exactly-once, none lost, balances recomputed from the final
+  outcomes, conservation, no negative balance, terminal sagas, reserved
+  equal to the live holds of every kind;
 - `expect`: pure expectations of trading (fills, fees, holds);
 - `runner`: puts them together and writes the summary.
 """
