@@ -220,13 +220,17 @@ def _check_hold_answers(h: PlannedHold, final, answers: list) -> None:
     placed, *acted = answers
     assert final.status in h.outcomes, (h, final)
     assert isinstance(placed, ApiError) == (final.status == "REJECTED"), (h, placed)
+    if final.status == "REJECTED":
+        assert placed.message.startswith(f"hold {h.hold_id} REJECTED: insufficient funds"), placed
     won = [a for a in acted if not isinstance(a, ApiError)]
     assert len(won) <= 1 and all(w.status == final.status for w in won), (h, acted, final)
     for refusal in acted:
         if isinstance(refusal, ApiError):
             # A capture the frozen target refused, or one that found the hold final.
-            restored = "still HELD" in refusal.message and h.target is not None and "frozen" in refusal.message
-            assert restored or final.status in refusal.message, (h, refusal, final)
+            restored = h.target is not None and "frozen" in refusal.message \
+                and refusal.message.endswith("; the hold is still HELD")
+            assert restored or refusal.message.startswith(f"hold {h.hold_id} is {final.status}; "), \
+                (h, refusal, final)
     if final.status == "CAPTURED":
         assert final.captured == text(h.capture_minor, "USD"), (h, final)
 
