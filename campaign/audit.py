@@ -598,6 +598,7 @@ class _Checker:
                 self.violation(f"{what} answered {own} ({asked}), hold now {status} ({captured} captured)")
             return
         named = hold_refusal_status(op.message)
+        self.f.checked[f"{op.kind}s_refused_{(named or 'unnamed').lower()}"] += 1
         if named == "HELD":
             if op.kind != "capture" or hold.target != self.w.frozen:
                 self.violation(f"{what} refused by its target {hold.target}, which accepts credits: "
