@@ -15,9 +15,8 @@ import pytest
 
 from api.client import ApiError, AsyncLedgerClient
 from campaign.expect import minor, text
-from ledger.invariants import check_balance, check_conservation, totals_by_asset
 from runtime.poll import polls_async
-from tests.integration.helpers import answered_carefully, replayed_history
+from tests.integration.helpers import answered_carefully, check_accounts
 
 pytestmark = pytest.mark.live
 
@@ -83,30 +82,6 @@ def _some_answered(tasks: list[asyncio.Task]):
     async def check() -> bool:
         return sum(t.done() for t in tasks) >= ANSWERED_BEFORE_CRASH
     return check
-
-
-async def _check_accounts(ledger, names: list[str], total, reserved, inflow: dict) -> dict:
-    """Every account holds what the test's sums say (available + reserved =
-    `total`, reserved = `reserved`, the live holds), nothing is negative,
-    its history replays to the same, and money is conserved per asset
-    against `inflow`. Answers each account's replayed history."""
-    seen, replays = {}, {}
-    for name in names:
-        view = await ledger.balance(name)
-        seen[name] = {code: (view.minor(code), view.minor(code, "reserved")) for code in view.balances}
-        for code, (available, held) in seen[name].items():
-            check_balance(name, code, available, held)
-        expected = {code: (total[name][code] - reserved[name][code], reserved[name][code])
-                    for code in set(total[name]) | set(reserved[name])}
-        assert _nonzero(seen[name]) == _nonzero(expected), name
-        replays[name] = await replayed_history(ledger, name)
-        assert _nonzero(replays[name].balances) == _nonzero(seen[name]), name
-    check_conservation(totals_by_asset(seen.values()), inflow)
-    return replays
-
-
-def _nonzero(balances: dict) -> dict:
-    return {code: pair for code, pair in balances.items() if pair != (0, 0)}
 
 
 # --- holds ----------------------------------------------------------------------
@@ -177,7 +152,7 @@ async def _crash_during_holds(stack, victim: str) -> None:
         for h in plan:
             _check_hold_answers(h, final[h.hold_id], answers[h.hold_id])
             _add_hold(h, final[h.hold_id], total, reserved, inflow)
-        replays = await _check_accounts(ledger, names, total, reserved, inflow)
+        replays = await check_accounts(ledger, names, total, reserved, inflow)
         for h in plan:
             _check_hold_history(h, final[h.hold_id], replays)
         print(f"holds: {dict(Counter(f.status for f in final.values()))}")
@@ -187,7 +162,7 @@ async def _crash_during_holds(stack, victim: str) -> None:
             if final[h.hold_id].status == "HELD":
                 assert (await ledger.void_hold(h.hold_id)).status == "VOIDED"
                 reserved[h.source]["USD"] -= h.amount_minor
-        await _check_accounts(ledger, names, total, reserved, inflow)
+        await check_accounts(ledger, names, total, reserved, inflow)
     assert all(r == 0 for by_code in reserved.values() for r in by_code.values())
 
 
@@ -335,7 +310,7 @@ async def _crash_during_transactions(stack, victim: str) -> None:
             else:
                 assert isinstance(answer, ApiError), (t, answer)
                 assert answer.message.startswith(f"transaction {t.transaction_id} REJECTED: "), answer
-        replays = await _check_accounts(ledger, names, total, _sums(), inflow)
+        replays = await check_accounts(ledger, names, total, _sums(), inflow)
         for t in plan:
             _check_transaction_history(t, final[t.transaction_id], replays)
 
@@ -441,7 +416,7 @@ async def _crash_during_batches(stack, victim: str) -> None:
                 if result.status == "COMPLETED":
                     total[item.source]["USD"] -= item.amount_minor
                     total[item.target]["USD"] += item.amount_minor
-        replays = await _check_accounts(ledger, names, total, _sums(), inflow)
+        replays = await check_accounts(ledger, names, total, _sums(), inflow)
         for batch_id, items in plan.items():
             for item, result in zip(items, (await ledger.batch_status(batch_id)).results):
                 _check_item_history(f"{batch_id}:{item.item_id}", item, result.status, replays)

@@ -7,6 +7,7 @@ import pytest
 
 from api.client import ApiError
 from campaign.expect import minor
+from ledger.invariants import check_balance, check_conservation, totals_by_asset
 from runtime.poll import polls, polls_async
 
 
@@ -122,3 +123,30 @@ async def replayed_history(ledger, account: str) -> Replay:
             replay.net[entry.ref, entry.asset] = (total + d_available + d_reserved, held + d_reserved)
             replay.kinds[entry.ref, entry.kind] += 1
     return replay
+
+
+async def check_accounts(ledger, names: list[str], total, reserved, inflow) -> dict[str, Replay]:
+    """Every account holds what the test's own sums say: per asset,
+    available + reserved = `total[name][asset]` and reserved =
+    `reserved[name][asset]` (its live holds); nothing is negative; its
+    history replays to the same; and money is conserved per asset against
+    `inflow` (what came in less what went out). Answers each account's
+    replayed history, for the caller's checks operation by operation."""
+    seen, replays = {}, {}
+    for name in names:
+        view = await ledger.balance(name)
+        seen[name] = {code: (view.minor(code), view.minor(code, "reserved")) for code in view.balances}
+        for code, (available, held) in seen[name].items():
+            check_balance(name, code, available, held)
+        expected = {code: (total[name][code] - reserved[name][code], reserved[name][code])
+                    for code in set(total[name]) | set(reserved[name])}
+        assert nonzero(seen[name]) == nonzero(expected), name
+        replays[name] = await replayed_history(ledger, name)
+        assert nonzero(replays[name].balances) == nonzero(seen[name]), name
+    check_conservation(totals_by_asset(seen.values()), inflow)
+    return replays
+
+
+def nonzero(pairs: dict) -> dict:
+    """The entries of a {key: (x, y)} mapping that are not (0, 0)."""
+    return {key: pair for key, pair in pairs.items() if pair != (0, 0)}

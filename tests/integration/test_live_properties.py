@@ -14,10 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.client import ApiError, AsyncLedgerClient
-from ledger.invariants import check_balance, check_conservation, totals_by_asset
 from ledger.money import ASSETS, format_amount
 from runtime.poll import polls_async
-from tests.integration.helpers import replayed_history
+from tests.integration.helpers import check_accounts, nonzero
 
 pytestmark = pytest.mark.live
 
@@ -315,23 +314,8 @@ async def _expect_batches(ledger, batches: list[tuple], expected: Expected) -> N
 async def _check_accounts(ledger, names: list[str], expected: Expected) -> None:
     """Each account holds exactly what the acknowledged outcomes add up to
     (each applied exactly once), reserved is its live holds, nothing is
-    negative; its history replays to the same, and nets each operation to
-    what the test says; money is conserved per asset."""
-    seen = {}
-    for name in names:
-        view = await ledger.balance(name)
-        seen[name] = {code: (view.minor(code, "available"), view.minor(code, "reserved"))
-                      for code in view.balances}
-        for code, (available, reserved) in seen[name].items():
-            check_balance(name, code, available, reserved)
-        assert _nonzero(seen[name]) == _nonzero(
-            {code: (expected.total[name][code] - expected.reserved[name][code], expected.reserved[name][code])
-             for code in set(expected.total[name]) | set(expected.reserved[name])}), name
-        replay = await replayed_history(ledger, name)
-        assert _nonzero(replay.balances) == _nonzero(seen[name]), name
-        assert _nonzero(replay.net) == _nonzero(expected.net[name]), name
-    check_conservation(totals_by_asset(seen.values()), expected.inflow)
-
-
-def _nonzero(pairs: dict) -> dict:
-    return {key: pair for key, pair in pairs.items() if pair != (0, 0)}
+    negative, money is conserved per asset; and its history nets every
+    operation to what the test says, and names no other."""
+    replays = await check_accounts(ledger, names, expected.total, expected.reserved, expected.inflow)
+    for name, replay in replays.items():
+        assert nonzero(replay.net) == nonzero(expected.net[name]), name
