@@ -102,12 +102,14 @@ class _Api:
             body["expires_in_s"] = expires_in_s
         return self._send(Request(f"/Hold/{hold_id}/place", body, HoldView))
 
-    def capture_hold(self, hold_id: str, amount=None):
+    def capture_hold(self, hold_id: str, amount=None, *, idempotency_key: str | None = None):
+        """Captures once: sent again it answers 409 naming the status, unless it
+        carries the first call's `idempotency_key`, which answers the first answer."""
         body = {} if amount is None else {"amount": amount_text(amount)}
-        return self._send(Request(f"/Hold/{hold_id}/capture", body, HoldView))
+        return self._send(Request(f"/Hold/{hold_id}/capture", body, HoldView, idempotency_key))
 
-    def void_hold(self, hold_id: str):
-        return self._send(Request(f"/Hold/{hold_id}/void", {}, HoldView))
+    def void_hold(self, hold_id: str, *, idempotency_key: str | None = None):
+        return self._send(Request(f"/Hold/{hold_id}/void", {}, HoldView, idempotency_key))
 
     def hold_status(self, hold_id: str):
         return self._send(Request(f"/Hold/{hold_id}/status", None, HoldView))

@@ -222,11 +222,12 @@ def _add_primitive_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", metavar="ACCOUNT", help="the account a capture credits (default: a payout)")
     p.add_argument("--expires-in-s", type=_positive_int, metavar="N", help="void what is still held after N seconds")
     p.add_argument("--id", help="the hold id (default: a new one); the same id holds once")
-    p = _command(holds, "capture", "capture all or part of a hold; the rest is released",
-                 lambda c, a: c.capture_hold(a.id, a.amount))
+    p = _keyed(_command(holds, "capture", "capture all or part of a hold; the rest is released",
+                        lambda c, a: c.capture_hold(a.id, a.amount, idempotency_key=a.idempotency_key)))
     p.add_argument("id", metavar="ID", help="the hold id")
     p.add_argument("amount", metavar="AMOUNT", nargs="?", help="at most what is held (default: all)")
-    p = _command(holds, "void", "give a hold back to its source", lambda c, a: c.void_hold(a.id))
+    p = _keyed(_command(holds, "void", "give a hold back to its source",
+                        lambda c, a: c.void_hold(a.id, idempotency_key=a.idempotency_key)))
     p.add_argument("id", metavar="ID", help="the hold id")
     p = _command(holds, "status", "show a hold", lambda c, a: c.hold_status(a.id))
     p.add_argument("id", metavar="ID", help="the hold id")

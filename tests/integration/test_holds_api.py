@@ -138,3 +138,12 @@ def test_an_unknown_source_is_rejected(client, new_id):
         client.hold_status(hold)
     except ApiError as err:  # pragma: no cover - the record must exist
         raise AssertionError(err)
+
+
+def test_a_capture_sent_again_with_its_idempotency_key_answers_the_first_answer(client, funded, new_id):
+    hold = new_id("h")
+    client.place_hold(hold, funded, "USD", "10.00")
+    first = client.capture_hold(hold, "4.00", idempotency_key=f"{hold}-capture")
+    assert client.capture_hold(hold, "4.00", idempotency_key=f"{hold}-capture") == first
+    assert "CAPTURED" in refused(409, client.capture_hold, hold, "4.00")  # without it: once, then 409
+    assert usd(client.balance(funded)) == "96.00"
