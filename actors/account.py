@@ -20,7 +20,6 @@ from api.views import account_view, balance_view, history_page
 from ledger import account as acct
 from ledger import history, money, steps
 from ledger.account import Account, Change
-from ledger.errors import LedgerError
 from ledger.operations import Operation, already_applied
 
 account = restate.VirtualObject(
@@ -224,22 +223,15 @@ async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> 
         existing = opened.account
     if existing is None and not req.atomic:
         return SettleAnswer(account=key, applied=[], refused={s.op: f"account {key} is not open" for s in req.steps})
-    current, refused = acct.require_open(existing, key), {}
-    for step, record in zip(req.steps, found[1:]):
-        try:
-            made = steps.apply_step(current, steps.Step(**step.model_dump()), _operation(record))
-        except LedgerError as err:
-            if req.atomic:
-                raise
-            refused[step.op] = err.message
-            continue
-        if made is not None:
-            done.append(made)
-            current = made[0].account
+    steps_asked = [steps.Step(**step.model_dump()) for step in req.steps]
+    applied = steps.apply_steps(acct.require_open(existing, key), steps_asked,
+                                [_operation(record) for record in found[1:]], req.atomic)
+    done += applied.done
     if done:
         store_all(ctx, done, req.at_ms)
-    applied = [op.op_id for _, op in done if op is not None]
-    return SettleAnswer(account=key, applied=applied, **({"refused": refused} if refused else {}))
+    refused = applied.refused
+    return SettleAnswer(account=key, applied=[op.op_id for _, op in done if op is not None],
+                        **({"refused": refused} if refused else {}))
 
 
 def settle_call(ctx, who: str, account_steps: list[steps.Step], at_ms: int, atomic: bool = True,

@@ -28,10 +28,8 @@ from api.responses import HoldView
 from api.views import hold_view
 from ledger import hold as hl
 from ledger import money
-from ledger.account import hold_key
 from ledger.errors import Refused
 from ledger.hold import Hold, Status
-from ledger.operations import op_id
 from ledger.steps import Step
 
 hold = restate.VirtualObject(
@@ -52,7 +50,7 @@ async def place(ctx: restate.ObjectContext, key: str, req: HoldBody) -> HoldView
         return _answer(hl.resubmitted(Hold.from_record(first), asked))
     ctx.set(HOLD, asked.to_record())
     at_ms = await now_ms(ctx)
-    [reserved] = await outcomes(_steps(ctx, asked, at_ms, [_step(asked, "reserve", asked.amount_minor)]))
+    [reserved] = await outcomes(_steps(ctx, asked, at_ms, [hl.reserve_step(asked)]))
     if isinstance(reserved, restate.TerminalError):
         done = hl.rejected(asked, reserved.message)
     else:
@@ -73,22 +71,20 @@ async def capture(ctx: restate.ObjectContext, key: str, req: CaptureBody) -> Hol
     h = hl.attempted(h)
     ctx.set(HOLD, h.to_record())
     at_ms = await now_ms(ctx)
-    rest_minor = h.amount_minor - amount_minor
-    take = _step(h, f"capture-{h.attempts}", amount_minor)
-    release = [_step(h, "release", rest_minor)] if rest_minor else []
+    plan = hl.capture_plan(h, amount_minor)
+    rest = [plan.rest] if plan.rest else []
     if h.target is None:
-        await _steps(ctx, h, at_ms, [take, *release])
+        await _steps(ctx, h, at_ms, [plan.take, *rest])
     else:
-        taken, accepted = await outcomes(
-            _steps(ctx, h, at_ms, [take]),
-            _steps(ctx, h, at_ms, [_step(h, f"accept-{h.attempts}", amount_minor)], h.target))
+        taken, accepted = await outcomes(_steps(ctx, h, at_ms, [plan.take]),
+                                         _steps(ctx, h, at_ms, [plan.accept], h.target))
         if isinstance(taken, restate.TerminalError):
             raise taken  # a HELD hold's own capture cannot be refused: a bug, loudly
         if isinstance(accepted, restate.TerminalError):
-            await _steps(ctx, h, at_ms, [_step(h, f"restore-{h.attempts}", amount_minor)])
+            await _steps(ctx, h, at_ms, [plan.restore])
             raise Refused(f"hold {key}: the capture was refused: {accepted.message}; the hold is still HELD")
-        credit = _steps(ctx, h, at_ms, [_step(h, f"credit-{h.attempts}", amount_minor)], h.target)
-        await (outcomes(credit, _steps(ctx, h, at_ms, release)) if release else credit)
+        credit = _steps(ctx, h, at_ms, [plan.credit], h.target)
+        await (outcomes(credit, _steps(ctx, h, at_ms, rest)) if rest else credit)
     done = hl.captured(h, amount_minor)
     ctx.set(HOLD, done.to_record())
     return hold_view(done)
@@ -126,22 +122,9 @@ async def _load(ctx, key: str) -> Hold:
 
 async def _end(ctx, h: Hold, done: Hold, name: str) -> HoldView:
     """Release all that is held, and record how the hold ended."""
-    await _steps(ctx, h, await now_ms(ctx), [_step(h, name, h.amount_minor)])
+    await _steps(ctx, h, await now_ms(ctx), [hl.end_step(h, name)])
     ctx.set(HOLD, done.to_record())
     return hold_view(done)
-
-
-def _step(h: Hold, name: str, amount_minor: int) -> Step:
-    """One of the hold's steps: on the source for the hold's own kinds, on
-    the target for accept and credit."""
-    kind = name.partition("-")[0]
-    kind = {"void": "release", "expire": "release"}.get(kind, kind)
-    on_hold = kind in ("reserve", "capture", "release", "restore")
-    return Step(op_id("hold", h.hold_id, name), kind, amount_minor,
-                hold=hold_key("hold", h.hold_id) if on_hold else None,
-                asset=h.asset if kind in ("reserve", "restore", "accept", "credit") else None,
-                ref=h.hold_id if kind == "credit" else None,
-                reference=h.reference, metadata=h.metadata)
 
 
 def _steps(ctx, h: Hold, at_ms: int, steps: list[Step], account: str | None = None):

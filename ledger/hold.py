@@ -13,8 +13,11 @@ from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Mapping
 
+from ledger.account import hold_key
 from ledger.errors import InvalidInput, Refused
 from ledger.money import ASSETS, Asset, format_amount
+from ledger.operations import op_id
+from ledger.steps import Step
 from ledger.tags import frozen_metadata, plain
 
 MAX_EXPIRES_IN_S = 31_536_000  # a year
@@ -144,6 +147,57 @@ def voided(h: Hold) -> Hold:
 
 def expired(h: Hold) -> Hold:
     return _to(h, Status.EXPIRED)
+
+
+# --- what each handler asks of the accounts (ledger/steps.py) ---------------
+
+
+def _step(h: Hold, name: str, kind: str, amount_minor: int) -> Step:
+    """A step on the source's hold (reserve, capture, release, restore) or
+    on the target (accept, credit), named for its operation id."""
+    on_target = kind in ("accept", "credit")
+    return Step(op_id("hold", h.hold_id, name), kind, amount_minor,
+                hold=None if on_target else hold_key("hold", h.hold_id),
+                asset=h.asset if kind in ("reserve", "restore", "accept", "credit") else None,
+                ref=h.hold_id if kind == "credit" else None, reference=h.reference, metadata=h.metadata)
+
+
+def reserve_step(h: Hold) -> Step:
+    """place: the source's available into the hold."""
+    return _step(h, "reserve", "reserve", h.amount_minor)
+
+
+def end_step(h: Hold, how: str) -> Step:
+    """void or expire: everything held back to the source."""
+    assert how in ("void", "expire"), how
+    return _step(h, how, "release", h.amount_minor)
+
+
+@dataclass(frozen=True)
+class CapturePlan:
+    """A capture of `amount_minor`, attempt `h.attempts`: `take` on the
+    source with `accept` on the target (if any), both at once; then `credit`
+    on the target with `rest` on the source; or, if the target refused,
+    `restore` on the source. With no target, `take` and `rest` in one call."""
+
+    take: Step
+    rest: Step | None
+    accept: Step | None
+    credit: Step | None
+    restore: Step | None
+
+
+def capture_plan(h: Hold, amount_minor: int) -> CapturePlan:
+    assert h.status is Status.HELD and h.attempts >= 1 and 0 < amount_minor <= h.amount_minor, (h, amount_minor)
+    n, rest_minor = h.attempts, h.amount_minor - amount_minor
+    to_target = h.target is not None
+    return CapturePlan(
+        take=_step(h, f"capture-{n}", "capture", amount_minor),
+        rest=_step(h, "release", "release", rest_minor) if rest_minor else None,
+        accept=_step(h, f"accept-{n}", "accept", amount_minor) if to_target else None,
+        credit=_step(h, f"credit-{n}", "credit", amount_minor) if to_target else None,
+        restore=_step(h, f"restore-{n}", "restore", amount_minor) if to_target else None,
+    )
 
 
 def _to(h: Hold, status: Status, **changes) -> Hold:

@@ -20,12 +20,14 @@ The kinds, and which may be refused:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
 from ledger import account as acct
 from ledger.account import Account, Change
+from ledger.errors import LedgerError
 from ledger.money import asset as asset_of
 from ledger.operations import Operation, already_applied
 
@@ -73,7 +75,8 @@ def problem(kind: str, present: set[str]) -> str | None:
     hold, asset and ref; None if nothing is (for the request's model)."""
     for name in ("hold", "asset", "ref"):
         if (name in present) != (name in NEEDS[kind]):
-            return f"a {kind} step {'needs' if name in NEEDS[kind] else 'takes no'} {name}"
+            article = "an" if kind[0] in "aeiou" else "a"
+            return f"{article} {kind} step {'needs' if name in NEEDS[kind] else 'takes no'} {name}"
     return None
 
 
@@ -97,6 +100,43 @@ def apply_step(account: Account, step: Step, recorded: Operation | None) -> tupl
             return None
         change = _transition(account, step, asset)
     return acct.tagged(change, step.reference, step.metadata), op
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one call's steps did: the account after them, each change made
+    with its operation, and (not atomic) the refused steps' reasons."""
+
+    account: Account
+    done: list[tuple[Change, Operation]]
+    refused: dict[str, str]
+
+
+def apply_steps(account: Account, steps: list[Step], recorded: list[Operation | None], atomic: bool) -> Applied:
+    """A call's steps in order, each against what the ones before it left.
+    Atomic: the first refusal raises (the caller writes nothing). Not
+    atomic: a refused step is kept with its reason and the others apply.
+    The acceptances of one call add up per asset: two credits accepted
+    together must fit under the largest balance together."""
+    assert len(steps) == len(recorded)
+    accepted: dict[str, int] = defaultdict(int)
+    current, done, refused = account, [], {}
+    for step, record in zip(steps, recorded):
+        try:
+            if step.kind in CHECKS:
+                acct.accept(current, asset_of(step.asset), accepted[step.asset] + step.amount_minor)
+                accepted[step.asset] += step.amount_minor
+                continue
+            made = apply_step(current, step, record)
+        except LedgerError as err:
+            if atomic:
+                raise
+            refused[step.op] = err.message
+            continue
+        if made is not None:
+            done.append(made)
+            current = made[0].account
+    return Applied(current, done, refused)
 
 
 def _transition(account: Account, step: Step, asset) -> Change:

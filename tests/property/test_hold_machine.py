@@ -274,18 +274,6 @@ class HoldMachine(RuleBasedStateMachine):
 
     # --- holds ------------------------------------------------------------------
 
-    @staticmethod
-    def hold_step(h: Hold, name: str, amount: int) -> Step:
-        """One of a hold's steps, as actors/hold.py builds them."""
-        kind = name.partition("-")[0]
-        kind = {"void": "release", "expire": "release"}.get(kind, kind)
-        on_hold = kind in ("reserve", "capture", "release", "restore")
-        return Step(op_id("hold", h.hold_id, name), kind, amount,
-                    hold=hold_key("hold", h.hold_id) if on_hold else None,
-                    asset=h.asset if kind in ("reserve", "restore", "accept", "credit") else None,
-                    ref=h.hold_id if kind == "credit" else None,
-                    reference=h.reference, metadata=h.metadata)
-
     # (`target` names rule()'s own argument, so the hold's is `to`.)
     @rule(source=busy_ids, to=targets, code=assets, amount=amounts, expires_in_s=expiries,
           reference=references, metadata=metadatas)
@@ -303,7 +291,7 @@ class HoldMachine(RuleBasedStateMachine):
         self.store_hold(asked)
         expected = self.refusal_to_take(source, code, amount)
         since = len(self.applied)
-        refused = self.call(source, [self.hold_step(asked, "reserve", amount)])
+        refused = self.call(source, [hl.reserve_step(asked)])
         assert self.matches(refused, expected), (refused, expected)
         if refused is None:
             done = hl.held(asked, NOW_MS)
@@ -403,8 +391,9 @@ class HoldMachine(RuleBasedStateMachine):
         since = len(self.applied)
         source, target, code = s["source"], s["target"], s["asset"]
         rest = s["amount"] - take_minor_shadow
-        take = self.hold_step(h, f"capture-{h.attempts}", take_minor)
-        release = [self.hold_step(h, "release", rest)] if rest else []
+        plan = hl.capture_plan(h, take_minor)
+        take, release = plan.take, [plan.rest] if plan.rest else []
+        assert [step.amount_minor for step in release] == ([rest] if rest else [])
         if target is None:
             self.must_apply(source, [take, *release])
             self.net_inflow[code] -= take_minor_shadow  # paid out of the ledger
@@ -412,10 +401,10 @@ class HoldMachine(RuleBasedStateMachine):
         else:
             expected = self.refusal_to_accept(target)
             self.must_apply(source, [take])  # a HELD hold's own capture is never refused
-            refused = self.call(target, [self.hold_step(h, f"accept-{h.attempts}", take_minor)])
+            refused = self.call(target, [plan.accept])
             assert self.matches(refused, expected), (refused, expected)
             if refused is not None:
-                self.must_apply(source, [self.hold_step(h, f"restore-{h.attempts}", take_minor)])
+                self.must_apply(source, [plan.restore])
                 self.count[source] += 2  # the capture and its restore
                 real = self.accounts[source].holds[hold_key("hold", hold_id)]
                 assert (real.asset, real.amount_minor) == (code, s["amount"])
@@ -424,7 +413,7 @@ class HoldMachine(RuleBasedStateMachine):
                 return
             if freeze_between:  # a freeze landing after the accept: the credit still lands
                 self.set_frozen(target, True)
-            self.must_apply(target, [self.hold_step(h, f"credit-{h.attempts}", take_minor)])
+            self.must_apply(target, [plan.credit])
             if release:
                 self.must_apply(source, release)
             self.available[target, code] += take_minor_shadow
@@ -472,7 +461,7 @@ class HoldMachine(RuleBasedStateMachine):
     def end(self, h: Hold, done: Hold, name: str, status: str) -> None:
         s = self.holds[h.hold_id]
         since = len(self.applied)
-        self.must_apply(s["source"], [self.hold_step(h, name, h.amount_minor)])
+        self.must_apply(s["source"], [hl.end_step(h, name)])
         self.store_hold(done)
         del self.live[s["source"]][f"hold:{h.hold_id}"]
         self.available[s["source"], s["asset"]] += s["amount"]

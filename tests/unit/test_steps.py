@@ -10,7 +10,7 @@ from ledger.account import Account, Kind, hold_key, hold_ref
 from ledger.errors import NotFound, Refused
 from ledger.money import ASSETS, MAX_MINOR
 from ledger.operations import Operation
-from ledger.steps import CHECKS, KINDS, NEEDS, Step, apply_step, in_calls, problem
+from ledger.steps import CHECKS, KINDS, NEEDS, Step, apply_step, apply_steps, in_calls, problem
 
 USD = ASSETS["USD"]
 HOLD = hold_key("hold", "h1")
@@ -59,7 +59,7 @@ def test_a_step_moves_a_positive_amount():
     ("debit", {"asset"}, "a debit step needs ref"),
     ("capture", {"hold", "asset"}, "a capture step takes no asset"),
     ("reserve", {"asset"}, "a reserve step needs hold"),
-    ("accept", {"asset", "ref"}, "a accept step takes no ref"),
+    ("accept", {"asset", "ref"}, "an accept step takes no ref"),
 ])
 def test_problem_names_the_field_for_the_request_model(kind, present, message):
     assert problem(kind, present) == message
@@ -146,6 +146,30 @@ def test_accept_checks_and_changes_nothing():
     with pytest.raises(Refused, match="^credit would take account alice past the largest USD balance"):
         apply_step(account(available=MAX_MINOR - 99), step("accept"), None)
     assert apply_step(account(available=MAX_MINOR - 100), step("accept"), None) is None
+
+
+def test_the_acceptances_of_one_call_add_up():
+    """Two credits accepted in one call must fit under the largest balance
+    together, since the credits that follow are never refused."""
+    near = account(available=MAX_MINOR - 150)
+    two = [step("accept", 100, op="x:1:accept"), step("accept", 100, op="x:2:accept")]
+    with pytest.raises(Refused, match="past the largest USD balance"):
+        apply_steps(near, two, [None, None], atomic=True)
+    each = apply_steps(near, two, [None, None], atomic=False)
+    assert each.refused == {"x:2:accept": "credit would take account alice past the largest USD balance the "
+                                          "ledger holds"}
+    assert each.account == near and each.done == []
+    assert apply_steps(account(available=MAX_MINOR - 200), two, [None, None], atomic=True).refused == {}
+
+
+def test_steps_of_a_call_apply_in_order_each_on_what_the_last_left():
+    a = account(available=100)
+    calls = [step("debit", 60, op="x:1:debit"), step("debit", 60, op="x:2:debit"), step("debit", 40, op="x:3:debit")]
+    applied = apply_steps(a, calls, [None] * 3, atomic=False)
+    assert list(applied.refused) == ["x:2:debit"] and [op.op_id for _, op in applied.done] == ["x:1:debit", "x:3:debit"]
+    assert applied.account.balance("USD").available_minor == 0
+    with pytest.raises(Refused, match="insufficient funds"):
+        apply_steps(a, calls, [None] * 3, atomic=True)
 
 
 @pytest.mark.parametrize("kind, message", [
