@@ -145,6 +145,8 @@ class BatchResult(_View):
     status: Literal["COMPLETED", "FAILED", "COMPENSATED"] = Field(
         description="FAILED: refused before money moved; COMPENSATED: debited, the target refused, refunded.")
     reason: str | None = Field(None, description="Why it did not complete.")
+    reference: str | None = Field(None, description="The item's reference, when given.", examples=["slip-1"])
+    metadata: dict[str, str] | None = Field(None, description="The item's metadata, when given.")
 
 
 class BatchView(_View):

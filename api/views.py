@@ -115,11 +115,9 @@ def transaction_view(t: Transaction) -> TransactionView:
                       direction=leg.direction) for leg in t.legs], **shown)
 
 
-def batch_view(batch_id: str, status: str, results: list[list]) -> BatchView:
-    """A batch's record: its status and each item's [id, status, reason]."""
-    return BatchView(batch=batch_id, status=status, results=[
-        BatchResult(id=item_id, status=item_status, **({"reason": reason} if reason is not None else {}))
-        for item_id, item_status, reason in results])
+def batch_view(batch_id: str, status: str, results: list[dict]) -> BatchView:
+    """A batch's record: its status and each item's result (ledger.batch.Result's record)."""
+    return BatchView(batch=batch_id, status=status, results=[BatchResult(**result) for result in results])
 
 
 def order_view(o: Order) -> OrderView:

@@ -63,15 +63,22 @@ class Item:
 
 @dataclass(frozen=True)
 class Result:
+    """An item's outcome, with the caller's tags of the item: the batch's
+    record keeps them (bounded by the batch's body), as its history entries do."""
+
     item_id: str
     status: Status
     reason: str | None = None
+    reference: str | None = None
+    metadata: Mapping[str, str] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         assert (self.reason is None) == (self.status is Status.COMPLETED), self
 
-    def to_record(self) -> list:
-        return [self.item_id, self.status.value, self.reason]
+    def to_record(self) -> dict:
+        rec = {"id": self.item_id, "status": self.status.value, "reason": self.reason,
+               "reference": self.reference, "metadata": plain(self.metadata)}
+        return {k: v for k, v in rec.items() if v is not None}
 
 
 def check(items: list[Item]) -> None:
@@ -132,12 +139,13 @@ def decide(batch_id: str, items: list[Item], refused: Mapping[str, str]) -> tupl
     for item in items:
         debit_refused = refused.get(_op(batch_id, item, "debit"))
         accept_refused = refused.get(_op(batch_id, item, "accept"))
+        tags = {"reference": item.reference, "metadata": item.metadata}
         if debit_refused is not None:
-            results.append(Result(item.item_id, Status.FAILED, debit_refused))
+            results.append(Result(item.item_id, Status.FAILED, debit_refused, **tags))
         elif accept_refused is not None:
-            results.append(Result(item.item_id, Status.COMPENSATED, accept_refused))
+            results.append(Result(item.item_id, Status.COMPENSATED, accept_refused, **tags))
             plan[item.source].append(_step(batch_id, item, "refund"))
         else:
-            results.append(Result(item.item_id, Status.COMPLETED))
+            results.append(Result(item.item_id, Status.COMPLETED, **tags))
             plan[item.target].append(_step(batch_id, item, "credit"))
     return results, dict(plan)

@@ -121,8 +121,10 @@ def test_decide_turns_refusals_into_results_and_phase_two():
 
 
 def test_a_result_has_a_reason_exactly_when_it_did_not_complete():
-    assert Result("x", Status.FAILED, "why").to_record() == ["x", "FAILED", "why"]
-    assert Result("x", Status.COMPLETED).to_record() == ["x", "COMPLETED", None]
+    assert Result("x", Status.FAILED, "why").to_record() == {"id": "x", "status": "FAILED", "reason": "why"}
+    assert Result("x", Status.COMPLETED).to_record() == {"id": "x", "status": "COMPLETED"}
+    assert Result("x", Status.COMPLETED, reference="r", metadata={"k": "v"}).to_record() == {
+        "id": "x", "status": "COMPLETED", "reference": "r", "metadata": {"k": "v"}}
     with pytest.raises(AssertionError):
         Result("x", Status.COMPLETED, "why")
     with pytest.raises(AssertionError):
