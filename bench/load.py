@@ -9,6 +9,11 @@ p99). Calls in flight at the end are awaited, so nothing of one case runs
 into the next. Loops are bounded: no call starts after the window, each client
 makes at most `max_ops_per_client` calls, and a call taking longer than
 `call_timeout_s` is abandoned and counted as an error.
+
+Calls of a second or more (a batch of 1,000 transfers) are few in a
+window, and counting whole ones would move the rate by one call's worth at
+each end; with `fractional`, each completed call counts the share of its
+time that lies inside the window instead.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ CALL_TIMEOUT_S = 30.0
 
 @dataclass(frozen=True)
 class Window:
-    ops: int
+    ops: float  # whole calls, or their shares inside the window (fractional)
     errors: int
     duration_s: float
     latencies_ms: Sequence[float]
@@ -58,7 +63,7 @@ def median(values: Sequence[float]) -> float:
 async def measure(
     groups: dict[str, tuple[Op, int]], warmup_s: float, duration_s: float,
     max_ops_per_client: int = 1_000_000, call_timeout_s: float = CALL_TIMEOUT_S,
-    sample: Callable[[], dict[str, float]] | None = None,
+    sample: Callable[[], dict[str, float]] | None = None, fractional: bool = False,
 ) -> dict[str, Window]:
     """Runs each group's `op` from its number of concurrent clients, all
     groups at once; answers each group's measured window.
@@ -78,7 +83,7 @@ async def measure(
     window_start = time.perf_counter() + warmup_s
     window_end = window_start + duration_s
     latencies: dict[str, list[float]] = {name: [] for name in groups}
-    done = dict.fromkeys(groups, 0)
+    done = dict.fromkeys(groups, 0.0)
     errors = dict.fromkeys(groups, 0)
     first_error: dict[str, str | None] = dict.fromkeys(groups)
 
@@ -98,8 +103,9 @@ async def measure(
             else:
                 failure = None
                 took_ms = answer if isinstance(answer, float) else (time.perf_counter() - began) * 1000
-            if not failure and window_start <= time.perf_counter() <= window_end:
-                done[name] += 1
+            ended = time.perf_counter()
+            if not failure:
+                done[name] += counted(began, ended, window_start, window_end, fractional)
             if began < window_start:
                 continue
             if failure:
@@ -116,6 +122,15 @@ async def measure(
     sampled = (samples[0], samples[1]) if sample is not None else None
     return {name: Window(done[name], errors[name], duration_s, latencies[name], first_error[name], sampled)
             for name in groups}
+
+
+def counted(began: float, ended: float, window_start: float, window_end: float, fractional: bool) -> float:
+    """What a completed call adds to its window's count: 1 if it ended
+    inside the window, or (fractional) the share of its time inside it."""
+    if not fractional:
+        return 1.0 if window_start <= ended <= window_end else 0.0
+    inside = min(ended, window_end) - max(began, window_start)
+    return max(inside, 0.0) / (ended - began) if ended > began else 0.0
 
 
 async def run_all(op: Op, count: int, concurrency: int) -> None:

@@ -43,6 +43,19 @@ def test_measure_reads_the_sample_as_the_window_opens_and_closes():
     assert windows["ops"].ops > 0 and len(done) > windows["ops"].ops
 
 
+def test_a_long_call_counts_its_share_of_the_window():
+    from bench.load import counted
+
+    window = (10.0, 20.0)
+    assert counted(12.0, 14.0, *window, fractional=False) == 1.0
+    assert counted(18.0, 22.0, *window, fractional=False) == 0.0  # ended after the window
+    assert counted(12.0, 14.0, *window, fractional=True) == 1.0
+    assert counted(18.0, 22.0, *window, fractional=True) == 0.5
+    assert counted(8.0, 12.0, *window, fractional=True) == 0.5
+    assert counted(5.0, 25.0, *window, fractional=True) == 0.5
+    assert counted(1.0, 9.0, *window, fractional=True) == 0.0
+
+
 def test_each_operation_against_its_floor():
     from bench.report import floor_figures
 
