@@ -34,6 +34,35 @@ Then sagas, which call two steps in turn on the keys their body names:
   lazy reads, five writes), sends the maker's order its fill (`fill`: a
   preloaded read, a write) and writes its record: 9 invocations a pair.
 
+And the sagas of holds, transactions and batches, whose every call on an
+account is one `Account.settle` of one or more steps. `FloorSteps` is such
+a call without its code: its body names how many operation records it
+reads (one per step, with the account, lazily, together) and how many steps
+write (each an operation record and a history entry, then the account); an
+`accept` step reads its record and writes nothing.
+
+- `FloorHold`: `place` reads its record (preloaded), writes it, reads the
+  clock, makes the source's call (a reserve) and writes its record again;
+  `capture` reads and writes its record, reads the clock, then calls the
+  source (a capture) and the target (an accept) together, then the target
+  (a credit) and the source (a release of the rest) together, and writes
+  its record: 7 invocations for a place and a partial capture.
+- `FloorTransaction`: its record and the clock as a hold's, then phase 1,
+  one call per account together (a debit on each debited account, an
+  accept on each credited one), then phase 2, a credit on each credited
+  account together, and its record: 6 invocations for one debit and two
+  credits on three accounts.
+- `FloorBatch`: takes the batch's own body (the items, up to 1,000) and
+  answers a result per item, as the contract makes any batch do; in
+  between, its record and the clock, then one call per account with its
+  debits and accepts together, then one per target with its credits, as
+  `Batch.run` plans them (ledger/batch.py), and its record with the
+  results: about 2 invocations per account, for all its items.
+- `FloorBatchPerCall`: the same batch, but each account call reads one
+  operation record and writes one, with one history entry, however many
+  steps it carries: the floor of a batch whose settle calls kept one
+  record and one history page per call instead of one per step.
+
 Entries a ledger key keeps adding (history, operation records, trades) are
 new entries here too, so the floors' state grows as the ledger's does; the
 values are small.
@@ -81,6 +110,27 @@ def _account_step(name: str, ops: int):
             ctx.set(key, 1)
             ctx.set(f"h:{body.decode()}:{i}", 1)
         ctx.set("account", 1)
+        return b"{}"
+
+    return obj, call
+
+
+def _steps():
+    """One `Account.settle` call: body [prefix, reads, writes]. Reads the
+    account and `reads` operation records lazily, together; writes `writes`
+    operation records and history entries (new entries, named by the
+    prefix) and then the account, if any step wrote."""
+    obj = restate.VirtualObject("FloorSteps", state_preload=False)
+
+    @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
+    async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
+        prefix, reads, writes = json.loads(body)
+        await restate.gather(ctx.get("account"), *(ctx.get(f"op:{prefix}:{i}") for i in range(reads)))
+        for i in range(writes):
+            ctx.set(f"op:{prefix}:{i}", 1)
+            ctx.set(f"h:{prefix}:{i}", 1)
+        if writes:
+            ctx.set("account", 1)
         return b"{}"
 
     return obj, call
@@ -158,12 +208,104 @@ def _order(step, book, settle):
     return obj, call
 
 
+def _settle(ctx: restate.ObjectContext, steps, account: str, name: str, reads: int, writes: int):
+    """A `FloorSteps` call on `account`, its entries named by the caller's key and `name`."""
+    return ctx.object_call(steps, key=account, arg=json.dumps([f"{ctx.key()}:{name}", reads, writes]).encode())
+
+
+def _hold(steps):
+    """A hold's place and capture with a target, as actors/hold.py makes them."""
+    obj = restate.VirtualObject("FloorHold")
+
+    @obj.handler(name="place", input_serde=BytesSerde(), output_serde=BytesSerde())
+    async def place(ctx: restate.ObjectContext, body: bytes) -> bytes:
+        """Body: [source, target]."""
+        source, target = json.loads(body)
+        await ctx.get("hold")
+        ctx.set("hold", [source, target, 0])
+        await now_ms(ctx)
+        await _settle(ctx, steps, source, "reserve", 1, 1)
+        ctx.set("hold", [source, target, 1])
+        return b"{}"
+
+    @obj.handler(name="capture", input_serde=BytesSerde(), output_serde=BytesSerde())
+    async def capture(ctx: restate.ObjectContext, body: bytes) -> bytes:
+        """A partial capture: the source's capture and the target's accept
+        together, then the target's credit and the source's release."""
+        source, target, _ = await ctx.get("hold")
+        ctx.set("hold", [source, target, 2])
+        await now_ms(ctx)
+        await restate.gather(_settle(ctx, steps, source, "capture", 1, 1),
+                             _settle(ctx, steps, target, "accept", 1, 0))
+        await restate.gather(_settle(ctx, steps, target, "credit", 1, 1),
+                             _settle(ctx, steps, source, "release", 1, 1))
+        ctx.set("hold", [source, target, 3])
+        return b"{}"
+
+    return obj
+
+
+def _transaction(steps):
+    """A transaction's two phases, as actors/transaction.py runs them."""
+    obj = restate.VirtualObject("FloorTransaction")
+
+    @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
+    async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
+        """Body: [[debited account, ...], [credited account, ...]], each account once."""
+        debited, credited = json.loads(body)
+        await ctx.get("transaction")
+        ctx.set("transaction", 0)
+        await now_ms(ctx)
+        await restate.gather(*(_settle(ctx, steps, a, "debit", 1, 1) for a in debited),
+                             *(_settle(ctx, steps, a, "accept", 1, 0) for a in credited))
+        await restate.gather(*(_settle(ctx, steps, a, "credit", 1, 1) for a in credited))
+        ctx.set("transaction", 1)
+        return b"{}"
+
+    return obj
+
+
+def _batch(steps, name: str, per_step: bool):
+    """A batch's two phases, as actors/batch.py runs them, on the batch's own
+    body. `per_step`: each account call reads and writes an operation record
+    and a history entry per step, as Account.settle does; else one of each
+    per call, whatever its steps (the shape ledger/batch.py could take)."""
+    obj = restate.VirtualObject(name)
+
+    @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
+    async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
+        """Body: the batch's {"transfers": [{"id", "source", "target", ...}]}."""
+        items = json.loads(body)["transfers"]
+        debits: dict[str, int] = {}  # per account, in first-seen order, as ledger/batch.py plans
+        accepts: dict[str, int] = {}
+        for item in items:
+            debits[item["source"]] = debits.get(item["source"], 0) + 1
+            accepts.setdefault(item["source"], 0)
+            accepts[item["target"]] = accepts.get(item["target"], 0) + 1
+            debits.setdefault(item["target"], 0)
+        await ctx.get("batch")
+        ctx.set("batch", {"status": "PENDING", "results": []})
+        await now_ms(ctx)
+        phase_1 = {a: (debits[a] + accepts[a], debits[a]) if per_step else (1, 1) for a in debits}
+        await restate.gather(*(_settle(ctx, steps, a, "1", *rw) for a, rw in phase_1.items()))
+        await restate.gather(*(_settle(ctx, steps, a, "2", *((n, n) if per_step else (1, 1)))
+                               for a, n in accepts.items() if n))
+        results = [[item["id"], "COMPLETED", None] for item in items]
+        ctx.set("batch", {"status": "COMPLETED", "results": results})
+        return json.dumps({"batch": ctx.key(), "status": "COMPLETED",
+                           "results": [{"id": item["id"], "status": "COMPLETED"} for item in items]}).encode()
+
+    return obj
+
+
 _NOOP, _NOOP_CALL = _object("FloorNoop", preload=True, clock=None, write=False)
 # A transfer's debit or credit, and an order's reserve: one operation.
 _STEP, _STEP_CALL = _account_step("FloorStep", ops=1)
 _BOOK, _BOOK_CALL = _book()
 # One account's side of a trade: a capture and a receipt.
 _SETTLE, _SETTLE_CALL = _account_step("FloorSettle", ops=2)
+# One Account.settle call of a hold's, a transaction's or a batch's.
+_STEPS, _STEPS_CALL = _steps()
 
 # object: (what it does, invocations per call), in the order the table shows them.
 FLOORS = {
@@ -188,5 +330,10 @@ SERVICES = [
     _BOOK,
     _SETTLE,
     _order(_STEP_CALL, _BOOK_CALL, _SETTLE_CALL)[0],
+    _STEPS,
+    _hold(_STEPS_CALL),
+    _transaction(_STEPS_CALL),
+    _batch(_STEPS_CALL, "FloorBatch", per_step=True),
+    _batch(_STEPS_CALL, "FloorBatchPerCall", per_step=False),
 ]
 app = restate.app(SERVICES)
