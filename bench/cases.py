@@ -11,6 +11,12 @@ and `level_deep` at DEEP_LEVEL_PRICE (the level cases rest their bids
 there too), so the two cases share a key and an index head and differ in
 the level's depth alone. ETH-USD is the trading floor of the
 crossing-trade case.
+
+Holds, transactions and batches move USD between the funded accounts
+`a0..a{keys - 1}`, distinct accounts picked at random for each operation
+(a transaction's fee goes to a third account, not to one house account,
+which would make it a hot-key case); a batch's 1,000 transfers run between
+100 such accounts.
 """
 
 from __future__ import annotations
@@ -54,17 +60,39 @@ class Sizes:
     hot_writers: int = 16  # the rest of the clients read the hot key,
     hot_reads_per_s: float = 50.0  # at this rate in all
     count_ops: int = 64  # operations per invocation count
+    batch_items: int = 1_000  # transfers per batch
+    batch_accounts: int = 100  # the accounts a batch's transfers run between
+    # A batch is a thousand transfers and two hundred calls in flight: two
+    # clients keep the machine busy (one's phases overlap the other's),
+    # where more cost the endpoint more CPU per batch (measured with 1, 2, 4
+    # and 8) and 32 would queue 32,000 transfers and time out.
+    batch_clients: int = 2
+    pg_batch_clients: int = 8  # Postgres's batches take milliseconds: more connections keep it busy
+    batch_count_ops: int = 8  # batches per invocation count
 
 
 FULL = Sizes()
-# Under two minutes: the account population stays at the main 10,000 (so
+# About three minutes: the account population stays at the main 10,000 (so
 # "1,000 vs 10,000 accounts"), and 8 accounts hold 10,000 history entries
 # (compared with 8 fresh ones, so both cases queue alike on their keys).
-QUICK = Sizes(accounts_big=10_000, history_accounts=8, count_ops=32)
+QUICK = Sizes(accounts_big=10_000, history_accounts=8, count_ops=32, batch_count_ops=4)
 
 
-def _body(value: dict) -> bytes:
+def _body(value) -> bytes:
     return json.dumps(value).encode()
+
+
+def batch_items(rng: random.Random, sizes: Sizes, amount_minor: int = 1) -> list[tuple[str, str, str, int]]:
+    """A batch's transfers, (id, source, target, amount in cents): each
+    between two distinct accounts of `batch_accounts` funded ones, picked at random."""
+    accounts = [f"a{k}" for k in rng.sample(range(sizes.keys), sizes.batch_accounts)]
+    return [(f"i{i}", *rng.sample(accounts, 2), amount_minor) for i in range(sizes.batch_items)]
+
+
+def _batch_body(items: list[tuple[str, str, str, int]]) -> bytes:
+    return _body({"transfers": [
+        {"id": item_id, "source": source, "target": target, "asset": "USD", "amount": f"{cents / 100:.2f}"}
+        for item_id, source, target, cents in items]})
 
 
 class Workloads:
@@ -116,6 +144,42 @@ class Workloads:
             source, target = self.rng.sample(range(self.sizes.keys), 2)
             await self.post(f"/Transfer/{self.nonce}t{next(self.ids)}/run", _body({
                 "source": f"a{source}", "target": f"a{target}", "asset": "USD", "amount": "0.01"}))
+        return op
+
+    def hold(self) -> Op:
+        """A hold of 1.00 USD placed, then 0.60 of it captured to its target
+        (the rest released): the whole of a hold's shape."""
+        async def op(c: int, n: int) -> None:
+            source, target = self.rng.sample(range(self.sizes.keys), 2)
+            hold_id = f"{self.nonce}h{next(self.ids)}"
+            await self.post(f"/Hold/{hold_id}/place", _body(
+                {"source": f"a{source}", "target": f"a{target}", "asset": "USD", "amount": "1.00"}))
+            answer = json.loads(await self.post(f"/Hold/{hold_id}/capture", _body({"amount": "0.60"})))
+            if answer["status"] != "CAPTURED":
+                raise CallFailed(f"hold {hold_id}: {answer['status']}, expected CAPTURED")
+        return op
+
+    def transaction(self) -> Op:
+        """1.01 USD debited from one account, 1.00 credited to a second and
+        0.01 (a fee) to a third."""
+        async def op(c: int, n: int) -> None:
+            debited, credited, fee = (f"a{k}" for k in self.rng.sample(range(self.sizes.keys), 3))
+            await self.post(f"/Transaction/{self.nonce}x{next(self.ids)}/post", _body({"legs": [
+                {"account": debited, "asset": "USD", "amount": "1.01", "direction": "DEBIT"},
+                {"account": credited, "asset": "USD", "amount": "1.00", "direction": "CREDIT"},
+                {"account": fee, "asset": "USD", "amount": "0.01", "direction": "CREDIT"}]}))
+        return op
+
+    def batch(self, service: str = "Batch", handler: str = "run") -> Op:
+        """A batch of `batch_items` transfers of 0.01 USD between
+        `batch_accounts` accounts; every item must complete."""
+        async def op(c: int, n: int) -> None:
+            batch_id = f"{self.nonce}b{next(self.ids)}"
+            answer = json.loads(await self.post(f"/{service}/{batch_id}/{handler}",
+                                                _batch_body(batch_items(self.rng, self.sizes))))
+            failed = [r for r in answer["results"] if r["status"] != "COMPLETED"]
+            if len(answer["results"]) != self.sizes.batch_items or failed:
+                raise CallFailed(f"batch {batch_id}: {len(failed)} items not completed, first {failed[:1]}")
         return op
 
     def place(self, symbol: str) -> Op:
@@ -170,6 +234,28 @@ class Workloads:
             steps = [f"k{k}" for k in self.rng.sample(range(self.sizes.keys), 2)]
             await self.post(f"/{service}/{self.nonce}s{next(self.ids)}/call", _body(steps))
         return op
+
+    def floor_hold(self) -> Op:
+        """A hold's journal: its place, then its capture, as `hold` runs them."""
+        async def op(c: int, n: int) -> None:
+            source, target = self.rng.sample(range(self.sizes.keys), 2)
+            hold_id = f"{self.nonce}h{next(self.ids)}"
+            await self.post(f"/FloorHold/{hold_id}/place", _body([f"a{source}", f"a{target}"]))
+            await self.post(f"/FloorHold/{hold_id}/capture", b"{}")
+        return op
+
+    def floor_transaction(self) -> Op:
+        """A transaction's journal: one debited account, two credited."""
+        async def op(c: int, n: int) -> None:
+            debited, credited, fee = (f"a{k}" for k in self.rng.sample(range(self.sizes.keys), 3))
+            await self.post(f"/FloorTransaction/{self.nonce}x{next(self.ids)}/call",
+                            _body([[debited], [credited, fee]]))
+        return op
+
+    def floor_batch(self, service: str = "FloorBatch") -> Op:
+        """A batch's journal, on the same body as `batch` sends; or
+        (FloorBatchPerCall) with one record per account call, not per step."""
+        return self.batch(service, "call")
 
     def floor_pair(self) -> Op:
         """A settled pair's journal, as `trade` runs it: each client's maker
@@ -247,17 +333,20 @@ class Workloads:
 
     # --- invocations and journal entries per operation, counted by restate --
 
-    async def count_per_op(self, admin_url: str, op: Op) -> dict[str, float]:
+    async def count_per_op(self, admin_url: str, op: Op, ops: int | None = None,
+                           clients: int | None = None) -> dict[str, float]:
         """Invocations restate ran, and journal entries they wrote, for
-        `count_ops` calls of `op`, per call: the rows of sys_invocation_status and
+        `ops` calls of `op` (default `count_ops`) from `clients` (default
+        all), per call: the rows of sys_invocation_status and
         sys_journal (completed invocations keep theirs) before and after,
         each read once nothing is still in flight. Every entry is a record
         appended to restate's log: a call, a state read's answer, a clock
         read, a state write."""
+        ops = ops or self.sizes.count_ops
         before = await _settled_counts(admin_url)
-        await run_all(op, self.sizes.count_ops, self.sizes.clients)
+        await run_all(op, ops, clients or self.sizes.clients)
         after = await _settled_counts(admin_url)
-        return {what: (after[what] - before[what]) / self.sizes.count_ops for what in after}
+        return {what: (after[what] - before[what]) / ops for what in after}
 
 
 async def _settled_counts(admin_url: str, timeout_s: float = 60.0) -> dict[str, int]:
@@ -291,4 +380,10 @@ class PostgresWorkloads:
             source, target = self.rng.sample(range(self.sizes.keys), 2)
             await pg.transfer(self.conns[c], f"{self.nonce}t{next(self.ids)}", f"a{source}",
                               f"a{target}", 1)
+        return op
+
+    def batch(self) -> Op:
+        """The ledger's batch, as one Postgres transaction."""
+        async def op(c: int, n: int) -> None:
+            await pg.batch(self.conns[c], f"{self.nonce}b{next(self.ids)}", batch_items(self.rng, self.sizes))
         return op

@@ -21,8 +21,8 @@ def draw(r: dict, path: str) -> None:
                  f"{meta['sizes']['clients']} clients, median of {meta['rounds']} rounds", fontsize=12)
 
     ax = axes[0][0]
-    names = ["noop", "deposit", "transfer", "place", "trade"]
-    _bars(ax, ["no-op", "deposit", "transfer", "placement", "trade"],
+    names = ["noop", "deposit", "transfer", "hold", "transaction", "place", "trade"]
+    _bars(ax, ["no-op", "deposit", "transfer", "hold", "transaction", "placement", "trade"],
           [r["engine_noop_rps"] if n == "noop" else r[f"{n}_rps"] for n in names],
           "throughput (req/s); grey: the same journal with no code; line = engine ceiling", "req/s")
     floors = {n: f for n, f in r.get("floors", {}).items() if n in names}

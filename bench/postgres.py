@@ -1,10 +1,11 @@
-"""PostgreSQL doing the same deposit and transfer, for comparison.
+"""PostgreSQL doing the same deposit, transfer and batch, for comparison.
 
 A throwaway cluster (initdb in a temp dir, the server on a loopback port,
 run as the `postgres` user when we are root), fsync and synchronous_commit
 on, Debian's package installed with apt-get if no initdb is found. The
 schema mirrors the ledger: an account row with its balance and history
-count, one history row per movement, one row per transfer (its id unique).
+count, one history row per movement, one row per transfer (its id unique),
+one row per batch (its id unique) and a transfer row per batch item.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ CREATE TABLE history (account text NOT NULL, seq integer NOT NULL, kind text NOT
                       at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (account, seq));
 CREATE TABLE transfers (id text PRIMARY KEY, source text NOT NULL, target text NOT NULL,
                         amount bigint NOT NULL, status text NOT NULL);
+CREATE TABLE batches (id text PRIMARY KEY);
 """
 
 # One statement, one commit: the balance, the history count and its record.
@@ -186,3 +188,48 @@ async def transfer(conn: asyncpg.Connection, transfer_id: str, source: str, targ
             "INSERT INTO history (account, seq, kind, asset, amount, ref) VALUES "
             "($1, $3, 'debit', 'USD', $5, $6), ($2, $4, 'credit', 'USD', $5, $6)",
             source, target, seq[source], seq[target], amount_minor, transfer_id)
+
+
+async def batch(conn: asyncpg.Connection, batch_id: str, items: list[tuple[str, str, str, int]]) -> None:
+    """A batch of (id, source, target, amount) transfers in one transaction,
+    with the ledger's semantics (ledger/batch.py): every source debits its
+    items in order against what it had before the batch's credits; an item
+    it cannot pay is FAILED. Its accounts are locked in id order; the
+    balances, the items and their history are written a statement each."""
+    async with conn.transaction():
+        if await conn.fetchval("INSERT INTO batches VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1",
+                               batch_id) is None:
+            return  # the same id again: done once already
+        accounts = sorted({a for _, source, target, _ in items for a in (source, target)})
+        rows = await conn.fetch("SELECT id, available, history_count FROM accounts WHERE id = ANY($1::text[]) "
+                                "ORDER BY id FOR UPDATE", accounts)
+        available = {r["id"]: r["available"] for r in rows}
+        seq = {r["id"]: r["history_count"] for r in rows}
+        paid = []
+        for item in items:  # every debit, in item order, before any credit
+            _, source, target, amount = item
+            if source in available and target in available and available[source] >= amount:
+                available[source] -= amount
+                paid.append(item)
+        history = []
+        for item_id, source, target, amount in paid:
+            seq[source] += 1
+            history.append((source, seq[source], "debit", amount, f"{batch_id}:{item_id}"))
+        for item_id, source, target, amount in paid:
+            available[target] += amount
+            seq[target] += 1
+            history.append((target, seq[target], "credit", amount, f"{batch_id}:{item_id}"))
+        await conn.execute(
+            "UPDATE accounts a SET available = v.available, history_count = v.seq FROM "
+            "unnest($1::text[], $2::bigint[], $3::int[]) AS v(id, available, seq) WHERE a.id = v.id",
+            list(available), list(available.values()), [seq[a] for a in available])
+        done = {item[0] for item in paid}
+        await conn.execute(
+            "INSERT INTO transfers SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])",
+            [f"{batch_id}:{i}" for i, *_ in items], [s for _, s, _, _ in items], [t for _, _, t, _ in items],
+            [a for *_, a in items], ["COMPLETED" if i in done else "FAILED" for i, *_ in items])
+        if history:
+            await conn.execute(
+                "INSERT INTO history (account, seq, kind, asset, amount, ref) SELECT a, s, k, 'USD', m, r "
+                "FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::text[]) AS h(a, s, k, m, r)",
+                *(list(column) for column in zip(*history)))

@@ -46,6 +46,14 @@ class Case:
     system: str  # "restate" or "postgres"
     groups: Callable[[], dict[str, tuple[Op, int]]]
     main: str = "ops"  # the group its figures come from
+    slow: bool = False  # an operation of about a second: see SLOW_*
+
+
+# A batch on restate takes a second or more: its cases get windows at least
+# this long (a quick run's 1.25 s would hold a batch or two per client), a
+# warm-up in which the first batches end, and the time a batch can take
+# behind the others; each batch counts the share of its time in the window.
+SLOW_WARMUP_S, SLOW_WINDOW_S, SLOW_TIMEOUT_S = 2.0, 5.0, 60.0
 
 
 _T0 = time.monotonic()
@@ -74,15 +82,24 @@ def _cases(w: Workloads, pgw: PostgresWorkloads | None, compare: list[str], s: S
     ]
     if s.accounts_big > s.keys:
         cases.append(Case("deposit_big_population", "restate", one(w.deposit("a", s.accounts_big))))
+    batches = lambda op: lambda: {"ops": (op, s.batch_clients)}  # noqa: E731
     cases += [
         Case("deposit_fresh", "restate", one(w.deposit("fresh", s.history_accounts))),
         Case("deposit_history", "restate", one(w.deposit("hist", s.history_accounts))),
-        Case("transfer", "restate", one(w.transfer())),
-        Case("transfer_floor", "restate", one(w.floor_saga())),
+        Case("hold", "restate", one(w.hold())),
+        Case("hold_floor", "restate", one(w.floor_hold())),
+        Case("transaction", "restate", one(w.transaction())),
+        Case("transaction_floor", "restate", one(w.floor_transaction())),
         Case("saga_floor", "restate", one(w.floor_saga("FloorSagaNoop"))),
+        Case("transfer_floor", "restate", one(w.floor_saga())),
+        Case("transfer", "restate", one(w.transfer())),
+        Case("batch", "restate", batches(w.batch()), slow=True),
+        Case("batch_floor", "restate", batches(w.floor_batch()), slow=True),
+        Case("batch_floor_per_call", "restate", batches(w.floor_batch("FloorBatchPerCall")), slow=True),
     ]
     if pgw is not None:
-        cases += [Case("pg_transfer", "postgres", one(pgw.transfer())),
+        cases += [Case("pg_batch", "postgres", lambda: {"ops": (pgw.batch(), s.pg_batch_clients)}),
+                  Case("pg_transfer", "postgres", one(pgw.transfer())),
                   Case("pg_deposit", "postgres", one(pgw.deposit()))]
     cases += [
         Case("place", "restate", one(w.place("BTC-EUR"))),
@@ -143,16 +160,19 @@ async def _rounds(opts: Options, cases: list[Case], pids: dict[str, int]) -> tup
     for r in range(1, opts.rounds + 1):
         # A B C ... then ... C B A: each neighbour pair runs in both orders.
         for case in cases if r % 2 else cases[::-1]:
+            warmup_s, window_s, timeout_s = opts.warmup_s, opts.duration_s, opts.call_timeout_s
+            if case.slow:
+                warmup_s, window_s = max(warmup_s, SLOW_WARMUP_S), max(window_s, SLOW_WINDOW_S)
+                timeout_s = max(timeout_s, SLOW_TIMEOUT_S)
             async with memory.PeakSampler(pids) as sampler:
-                windows = await measure(case.groups(), opts.warmup_s, opts.duration_s,
-                                        call_timeout_s=opts.call_timeout_s,
-                                        sample=lambda: _cpu_reading(pids))
+                windows = await measure(case.groups(), warmup_s, window_s, call_timeout_s=timeout_s,
+                                        sample=lambda: _cpu_reading(pids), fractional=case.slow)
             if case.system == "restate":
                 peak_mb = {n: max(peak_mb[n], sampler.peak_mb[n]) for n in pids}
             raw[case.name].append(windows)
             main = windows[case.main]
             note = f"  ({main.errors} errors: {main.first_error})" if main.errors else ""
-            say(f"  round {r}/{opts.rounds} {case.name:<26} {main.rps:8.1f}/s "
+            say(f"  round {r}/{opts.rounds} {case.name:<26} {main.rps:8.{2 if case.slow else 1}f}/s "
                 f"p50 {main.pct_ms(50):7.1f} ms  p99 {main.pct_ms(99):7.1f} ms{note}")
     return raw, peak_mb
 
@@ -180,6 +200,15 @@ async def _session(opts: Options, stack: SingleNode, sizes: Sizes, compare: list
             "transfer_floor": await w.count_per_op(stack.admin_url, w.floor_saga()),
             "trade_floor": await w.count_per_op(stack.admin_url, w.floor_pair()),
             "saga_floor": await w.count_per_op(stack.admin_url, w.floor_saga("FloorSagaNoop")),
+            "hold": await w.count_per_op(stack.admin_url, w.hold()),
+            "hold_floor": await w.count_per_op(stack.admin_url, w.floor_hold()),
+            "transaction": await w.count_per_op(stack.admin_url, w.transaction()),
+            "transaction_floor": await w.count_per_op(stack.admin_url, w.floor_transaction()),
+            "batch": await w.count_per_op(stack.admin_url, w.batch(), sizes.batch_count_ops, sizes.batch_clients),
+            "batch_floor": await w.count_per_op(stack.admin_url, w.floor_batch(), sizes.batch_count_ops,
+                                                sizes.batch_clients),
+            "batch_floor_per_call": await w.count_per_op(stack.admin_url, w.floor_batch("FloorBatchPerCall"),
+                                                         sizes.batch_count_ops, sizes.batch_clients),
         }
         say("per operation, invocations (journal entries): " + ", ".join(
             f"{k} {v['invocations']:g} ({v['journal_entries']:g})" for k, v in counts.items()))

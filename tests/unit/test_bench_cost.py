@@ -102,6 +102,42 @@ def test_no_floor_figure_for_a_floor_not_run():
     assert floor_figures({"noop": 1.0, "deposit": 1.0, "transfer": 1.0, "trade": 1.0}, counts) == {}
 
 
+def test_holds_transactions_and_batches_against_their_floors():
+    from bench.report import floor_figures
+
+    counts = {op: {"invocations": 1.0, "journal_entries": 2.0}
+              for op in ("deposit", "transfer", "resting_order", "trade")}
+    counts.update({name: {"invocations": calls, "journal_entries": entries}
+                   for name, calls, entries in [("hold", 7.0, 71.0), ("hold_floor", 7.0, 71.0),
+                                                ("batch", 201.0, 11_607.0), ("batch_floor", 201.0, 11_600.0)]})
+    got = floor_figures({"noop": 1000.0, "deposit": 1.0, "transfer": 1.0, "trade": 1.0, "hold": 90.0,
+                         "hold_floor": 100.0, "batch": 2.0, "batch_floor": 2.5}, counts)
+    assert got["hold"]["ledger_to_floor"] == 0.9
+    assert got["hold"]["floor_efficiency"] == 0.7
+    assert got["batch"]["journal_entries"] == {"ledger": 11_607.0, "floor": 11_600.0}
+    assert got["batch"]["ledger_to_floor"] == 0.8
+    assert "transaction" not in got  # not counted
+
+
+def test_transfers_through_batches_against_single_ones_and_postgres():
+    from bench.report import batch_figures
+
+    cpu = lambda server, endpoint: {"cpu_ms_per_op": {"restate_server": server, "endpoint": endpoint}}  # noqa: E731
+    counts = {"transfer": {"invocations": 3.0, "journal_entries": 31.0},
+              "batch": {"invocations": 201.0, "journal_entries": 11_600.0}}
+    got = batch_figures({"transfer": 250.0, "batch": 2.0, "pg_transfer": 2_500.0, "pg_batch": 40.0},
+                        {"transfer": cpu(3.5, 2.5), "batch": cpu(500.0, 400.0)}, counts, 1_000)
+    assert got["batch_transfers_per_s"] == 2_000.0
+    assert got["batch_to_single_transfer_ratio"] == 8.0
+    assert got["postgres_batch_transfers_per_s"] == 40_000.0
+    assert got["batch_to_postgres_transfer_ratio"] == 0.8
+    assert got["batch_to_postgres_batch_ratio"] == 0.05
+    assert got["per_transfer"]["batch"] == {"invocations": 0.201, "journal_entries": 11.6,
+                                            "cpu_ms": {"restate_server": 0.5, "endpoint": 0.4}}
+    assert got["per_transfer"]["single"]["journal_entries"] == 31.0
+    assert "batch_floor" not in got["per_transfer"] and got["batch_floor_transfers_per_s"] is None
+
+
 def test_only_a_full_run_judges_the_targets():
     from bench.report import targets_heading
 
