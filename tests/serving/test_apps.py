@@ -19,7 +19,7 @@ from tests.apps import ledger_app
 from tests.apps.faulty_venue import FAULTY, FaultyVenue
 from tests.harness import ServeProcess
 
-LEDGER_SERVICES = ["Account", "Transfer", "Order", "OrderBook"]
+LEDGER_SERVICES = ["Account", "Transfer", "Hold", "Transaction", "Batch", "Order", "OrderBook"]
 
 
 def _order(sym: Symbol) -> Order:
