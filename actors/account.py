@@ -8,6 +8,8 @@ when a handler asks, so a long-lived account costs what a new one does.
 
 from __future__ import annotations
 
+import json
+
 import restate
 
 from actors.shell import all_of, call, handler, now_ms
@@ -223,7 +225,8 @@ async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> 
         existing = opened.account
     if existing is None and not req.atomic:
         return SettleAnswer(account=key, applied=[], refused={s.op: f"account {key} is not open" for s in req.steps})
-    steps_asked = [steps.Step(**step.model_dump()) for step in req.steps]
+    steps_asked = [steps.Step(s.op, s.kind, s.amount_minor, s.hold, s.asset, s.ref, s.reference, s.metadata)
+                   for s in req.steps]
     applied = steps.apply_steps(acct.require_open(existing, key), steps_asked,
                                 [_operation(record) for record in found[1:]], req.atomic)
     done += applied.done
@@ -236,9 +239,13 @@ async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> 
 
 def settle_call(ctx, who: str, account_steps: list[steps.Step], at_ms: int, atomic: bool = True,
                 open_owner: str | None = None):
-    """One account's steps as one call; answers its durable future."""
-    return call(ctx, settle, who, SettleStepsBody(
-        steps=[s.to_record() for s in account_steps], at_ms=at_ms, atomic=atomic, open_owner=open_owner))
+    """One account's steps as one call; answers its durable future. The
+    body is written straight from the steps (SettleStepsBody's shape): the
+    domain built and checked them, and `settle` validates what it reads."""
+    body = {"steps": [s.to_record() for s in account_steps], "at_ms": at_ms, "atomic": atomic}
+    if open_owner is not None:
+        body["open_owner"] = open_owner
+    return call(ctx, settle, who, json.dumps(body, separators=(",", ":")).encode())
 
 
 async def settle_all(ctx, by_account: dict[str, list[steps.Step]], at_ms: int,

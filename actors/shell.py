@@ -68,7 +68,7 @@ def handler(
         async def run(ctx, body: bytes) -> BaseModel:
             try:
                 key = check_key(ctx.key(), key_name)
-                return await fn(ctx, key, parse_body(request, body, max_body_bytes))
+                return await fn(ctx, key, parse_body(request, body, max_body_bytes, trusted=internal))
             except LedgerError as err:
                 raise restate.TerminalError(err.message, status_code=err.status_code) from None
 
@@ -114,10 +114,13 @@ async def recorded(ctx, state_key: str, what: str, key: str) -> dict:
     return record
 
 
-def call(ctx: restate.Context, target: Callable, key: str, body: RequestBody):
-    """Call one of our handlers (they all take raw JSON bytes). Answers the
-    durable future itself, so several calls can be awaited together."""
-    return ctx.object_call(target, key=key, arg=body.model_dump_json().encode())
+def call(ctx: restate.Context, target: Callable, key: str, body: RequestBody | bytes):
+    """Call one of our handlers (they all take raw JSON bytes): a request
+    model, or a body already written as JSON (a saga's many steps, written
+    once rather than validated twice). Answers the durable future itself, so
+    several calls can be awaited together."""
+    arg = body if isinstance(body, bytes) else body.model_dump_json().encode()
+    return ctx.object_call(target, key=key, arg=arg)
 
 
 async def all_of(*futures) -> list:

@@ -313,3 +313,27 @@ def test_an_amount_too_long_says_so_as_the_limits_table_does():
 @pytest.mark.parametrize("depth", [0, 101, -1])
 def test_a_book_depth_out_of_range_says_the_range(depth):
     assert invalid(BookBody, raw({"depth": depth})) == f"depth: must be from 1 to 100, got {depth}"
+
+
+# --- control characters: escaped, or raw DEL and C1 --------------------------
+
+
+@pytest.mark.parametrize("owner_json, code", [
+    ('"a\\nb"', "000A"), ('"a\\u0007b"', "0007"), ('"a\\u007fb"', "007F"), ('"a\\u0085b"', "0085"),
+    ('"a\x7fb"', "007F"), ('"a\x85b"', "0085"), ('"a\x9fb"', "009F"),
+])
+def test_a_control_character_escaped_or_raw_is_refused(owner_json, code):
+    body = ('{"owner": ' + owner_json + '}').encode()
+    assert invalid(OpenBody, body) == f"owner: control character U+{code} is not allowed"
+
+
+def test_printable_text_with_no_escape_passes_without_the_walk():
+    assert parse_body(OpenBody, '{"owner": "Zoë Ā 東京 \u00a0"}'.encode()).owner == "Zoë Ā 東京 \u00a0"
+
+
+def test_a_trusted_body_skips_only_the_hostile_input_checks():
+    """Internal handlers' bodies (our sagas write them) skip the duplicate-key
+    and control-character checks, never the model's own."""
+    assert parse_body(OpenBody, b'{"owner": "a", "owner": "b"}', trusted=True).owner == "b"
+    with pytest.raises(InvalidInput, match="owner: must be a string"):
+        parse_body(OpenBody, b'{"owner": 3}', trusted=True)
