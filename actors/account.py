@@ -224,7 +224,7 @@ async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> 
         done.append((opened, None))
         existing = opened.account
     if existing is None and not req.atomic:
-        return SettleAnswer(account=key, applied=[], refused={s.op: f"account {key} is not open" for s in req.steps})
+        return SettleAnswer(account=key, applied=0, refused={s.op: f"account {key} is not open" for s in req.steps})
     steps_asked = [steps.Step(s.op, s.kind, s.amount_minor, s.hold, s.asset, s.ref, s.reference, s.metadata)
                    for s in req.steps]
     applied = steps.apply_steps(acct.require_open(existing, key), steps_asked,
@@ -233,7 +233,7 @@ async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> 
     if done:
         store_all(ctx, done, req.at_ms)
     refused = applied.refused
-    return SettleAnswer(account=key, applied=[op.op_id for _, op in done if op is not None],
+    return SettleAnswer(account=key, applied=sum(op is not None for _, op in done),
                         **({"refused": refused} if refused else {}))
 
 

@@ -216,7 +216,9 @@ class OpAnswer(_View):
 
 class SettleAnswer(_View):
     account: str
-    applied: list[str] = Field(description="The operation ids applied by this call.")
+    # A count, not the ids: the sagas only need the refusals, and every
+    # answer is journaled (a batch's phase answers a hundred of them).
+    applied: int = Field(description="How many steps this call applied (not counting those applied before).")
     refused: dict[str, str] = Field({}, description="Not atomic only: the refused steps' operation ids and why.")
 
 
