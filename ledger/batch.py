@@ -25,14 +25,13 @@ The plan, one call per account per phase:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Mapping
 
 from ledger.errors import InvalidInput, Refused
+from ledger import operations
 from ledger.operations import op_id
 from ledger.steps import Step
 from ledger.tags import plain
@@ -97,8 +96,7 @@ def check(items: list[Item]) -> None:
 def digest(items: list[Item]) -> str:
     """What the batch asked, in a few bytes: the record keeps this rather
     than up to a MiB of items, and compares it when the id is asked again."""
-    text = json.dumps([item.canonical() for item in items], separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return operations.digest([item.canonical() for item in items])
 
 
 def resubmitted(batch_id: str, first_digest: str, again: list[Item]) -> None:
@@ -108,6 +106,13 @@ def resubmitted(batch_id: str, first_digest: str, again: list[Item]) -> None:
 
 def _op(batch_id: str, item: Item, kind: str) -> str:
     return op_id("batch", batch_id, f"{item.item_id}:{kind}")
+
+
+def call_id(batch_id: str, phase: int, part: int = 0) -> str:
+    """A batch's call on an account, recorded as one (ledger/operations.py):
+    each account gets one call in phase 1 and its parts in phase 2."""
+    assert phase in (1, 2) and part >= 0
+    return op_id("batch", batch_id, f"phase{phase}:{part}")
 
 
 def ref(batch_id: str, item: Item) -> str:

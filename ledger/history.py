@@ -1,7 +1,14 @@
-"""An account's history: one state entry per record, newest first in pages.
+"""An account's history: records numbered 1..history_count, read newest
+first in pages.
 
-Records are numbered 1..history_count. Keeping each in its own entry means
-appending one costs the same whatever came before (docs/design.md, rule 6).
+A record is kept in an entry of its own, `h:{seq}`, or, when one call
+writes many (a batch's call on an account), with the others that call
+wrote in groups of at most GROUP_MAX consecutive records, each group under
+the key of its newest record: `h:{last}` holds `{"records": [...]}`, oldest
+first. Either way appending costs the same whatever came before, and every
+entry is bounded (docs/design.md, rule 6). A page asks for the keys of its
+record numbers; a record it finds no key for lies in a group keyed at or
+above it, less than GROUP_MAX above (`keys_above`).
 """
 
 from __future__ import annotations
@@ -39,6 +46,51 @@ def record(seq: int, change: Change, at_ms: int) -> dict:
     if entry.metadata:
         rec["metadata"] = dict(entry.metadata)
     return rec
+
+
+# A group holds at most a full page, so a page meets at most one group it
+# did not ask the key of: the one holding its newest record.
+GROUP_MAX = 100
+
+
+def grouped(records: list[dict]) -> list[tuple[str, dict]]:
+    """One call's records, consecutive, oldest first: the entries that keep
+    them, each group keyed by its newest record."""
+    assert all(b["seq"] == a["seq"] + 1 for a, b in zip(records, records[1:])), "records must be consecutive"
+    return [(state_key(part[-1]["seq"]), {"records": part})
+            for part in (records[i:i + GROUP_MAX] for i in range(0, len(records), GROUP_MAX))]
+
+
+def _records_of(seq: int, entry: dict) -> list[dict]:
+    """The records an entry found under `h:{seq}` keeps, oldest first."""
+    records = entry["records"] if "records" in entry else [entry]
+    assert 1 <= len(records) <= GROUP_MAX and records[-1]["seq"] == seq, (seq, len(records))
+    return records
+
+
+def keys_above(seqs: list[int], found: list[dict | None], history_count: int) -> list[int]:
+    """The keys to read when the page's newest record has no key of its own:
+    it lies in a group keyed above it, less than GROUP_MAX above."""
+    if not seqs or found[0] is not None:
+        return []
+    return list(range(seqs[0] + 1, min(seqs[0] + GROUP_MAX - 1, history_count) + 1))
+
+
+def page_records(seqs: list[int], found: list[dict | None], above: list[int],
+                 found_above: list[dict | None]) -> list[dict]:
+    """The records of `seqs`, newest first, from the entries read at their
+    keys (`found`) and at `keys_above`. Every one must be there."""
+    assert len(seqs) == len(found) and len(above) == len(found_above)
+    # The lowest key found above is the group holding the page's newest
+    # record: every record between them is in that group, under its key.
+    lowest_above = next(((seq, e) for seq, e in zip(above, found_above) if e is not None), None)
+    by_seq: dict[int, dict] = {}
+    for seq, entry in ([lowest_above] if lowest_above else []) + list(zip(seqs, found)):
+        if entry is not None:
+            by_seq.update((r["seq"], r) for r in _records_of(seq, entry))
+    missing = [seq for seq in seqs if seq not in by_seq]
+    assert not missing, f"history records {missing[:5]} found in no entry"
+    return [by_seq[seq] for seq in seqs]
 
 
 def check_page_request(limit: int | None, before: int | None) -> int:

@@ -29,7 +29,7 @@ from ledger import account as acct
 from ledger.account import Account, Change
 from ledger.errors import LedgerError
 from ledger.money import asset as asset_of
-from ledger.operations import Operation, already_applied
+from ledger.operations import CallRecord, Operation, already_applied, call_replayed, digest
 
 # What each kind needs besides its op and amount: a hold, an asset, a ref
 # (what the history entry names: the transfer, trade or transaction).
@@ -137,6 +137,18 @@ def apply_steps(account: Account, steps: list[Step], recorded: list[Operation | 
             done.append(made)
             current = made[0].account
     return Applied(current, done, refused)
+
+
+def apply_call(account: Account, call_id: str, steps: list[Step], recorded: CallRecord | None,
+               atomic: bool) -> tuple[Applied, CallRecord]:
+    """A call recorded as one (ledger/operations.py): its steps as
+    `apply_steps` applies them, and the call's record to keep. Replayed, it
+    applies nothing and answers the first call's refusals."""
+    asked = digest([s.to_record() for s in steps])
+    if call_replayed(call_id, recorded, asked):
+        return Applied(account, [], dict(recorded.refused)), recorded
+    applied = apply_steps(account, steps, [None] * len(steps), atomic)
+    return applied, CallRecord(asked, len(applied.done), applied.refused)
 
 
 def _transition(account: Account, step: Step, asset) -> Change:

@@ -159,3 +159,83 @@ def test_record_keeps_the_callers_reference_and_metadata():
 def _shown(rec: dict) -> dict:
     """A record as the contract shows it (api/views.py), fields unset left out as on the wire."""
     return history_entry(rec).model_dump(exclude_unset=True)
+
+
+# --- records kept in groups -----------------------------------------------------
+
+
+def _rec(seq: int) -> dict:
+    return {"seq": seq, "kind": "debit", "at_ms": 0}
+
+
+def _state(calls: list[int], grouped_calls: list[bool]) -> tuple[dict, int]:
+    """An account's history entries after `calls` (records written by each
+    call), each kept alone per record or grouped, as the shell writes them."""
+    state, seq = {}, 0
+    for n, in_groups in zip(calls, grouped_calls):
+        records = [_rec(s) for s in range(seq + 1, seq + n + 1)]
+        seq += n
+        if in_groups:
+            state.update(history.grouped(records))
+        else:
+            state.update((history.state_key(r["seq"]), r) for r in records)
+    return state, seq
+
+
+def _read_page(state: dict, count: int, limit: int, before: int | None):
+    """A page read as Account.history reads it: the page's keys, then the
+    keys above when its newest record has none."""
+    seqs, next_cursor = page(count, limit, before)
+    found = [state.get(history.state_key(s)) for s in seqs]
+    above = history.keys_above(seqs, found, count)
+    found_above = [state.get(history.state_key(s)) for s in above]
+    return [r["seq"] for r in history.page_records(seqs, found, above, found_above)], next_cursor
+
+
+def test_a_call_of_250_records_is_kept_in_three_groups_keyed_by_their_newest():
+    entries = history.grouped([_rec(s) for s in range(3, 253)])
+    assert [key for key, _ in entries] == ["h:102", "h:202", "h:252"]
+    assert [len(group["records"]) for _, group in entries] == [100, 100, 50]
+    assert entries[0][1]["records"][0] == _rec(3)
+
+
+def test_records_of_a_group_must_be_consecutive():
+    with pytest.raises(AssertionError):
+        history.grouped([_rec(1), _rec(3)])
+
+
+def test_a_page_starting_inside_a_group_reads_the_keys_above_it():
+    state, count = _state([2, 250, 1], [False, True, False])
+    seqs, _ = page(count, 3, 150)
+    found = [state.get(history.state_key(s)) for s in seqs]
+    assert found == [None, None, None]
+    assert history.keys_above(seqs, found, count) == list(range(150, 249))
+    assert _read_page(state, count, 3, 150) == ([149, 148, 147], 147)
+
+
+def test_a_page_whose_newest_record_has_its_key_reads_nothing_more():
+    state, count = _state([2, 250, 1], [False, True, False])
+    seqs, _ = page(count, 5, None)
+    assert history.keys_above(seqs, [state.get(history.state_key(s)) for s in seqs], count) == []
+
+
+def test_a_record_in_no_entry_is_an_inconsistency_not_a_short_page():
+    state, count = _state([5], [True])
+    del state["h:5"]
+    with pytest.raises(AssertionError, match="found in no entry"):
+        _read_page(state, count, 5, None)
+
+
+@given(calls=st.lists(st.tuples(st.integers(1, 260), st.booleans()), max_size=12),
+       limit=st.integers(1, MAX_PAGE), start=st.none() | st.integers(1, 3200))
+def test_pages_of_grouped_and_single_records_give_every_record_once_newest_first(calls, limit, start):
+    """The oracle is the numbering alone: n records are 1..n, whichever way kept."""
+    state, count = _state([n for n, _ in calls], [g for _, g in calls])
+    visited, before = [], start
+    for _ in range(count + 1):
+        seqs, before = _read_page(state, count, limit, before)
+        visited += seqs
+        if before is None:
+            break
+    newest = count if start is None else min(start - 1, count)
+    assert visited == list(range(newest, 0, -1))

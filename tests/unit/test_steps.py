@@ -9,8 +9,8 @@ from ledger import account as acc
 from ledger.account import Account, Kind, hold_key, hold_ref
 from ledger.errors import NotFound, Refused
 from ledger.money import ASSETS, MAX_MINOR
-from ledger.operations import Operation
-from ledger.steps import CHECKS, KINDS, NEEDS, Step, apply_step, apply_steps, in_calls, problem
+from ledger.operations import CallRecord, Operation
+from ledger.steps import CHECKS, KINDS, NEEDS, Step, apply_call, apply_step, apply_steps, in_calls, problem
 
 USD = ASSETS["USD"]
 HOLD = hold_key("hold", "h1")
@@ -241,3 +241,36 @@ def test_restore_is_never_refused_even_frozen():
     captured = acc.capture(account(held=300), HOLD, 300).account
     frozen = acc.freeze(captured).account
     assert acc.restore(frozen, HOLD, USD, 300).account.holds[HOLD].amount_minor == 300
+
+
+# --- a call recorded as one (a batch's) ----------------------------------------
+
+
+def test_a_recorded_call_applies_its_steps_and_keeps_what_it_did():
+    asked = [step("debit", 300, op="b:1:debit"), step("debit", 900, op="b:2:debit"), step("accept", 50, op="b:3:a")]
+    applied, call = apply_call(account(1_000), "batch:b:phase1:0", asked, None, atomic=False)
+    assert applied.account.balance("USD").available_minor == 700
+    assert [op.op_id for _, op in applied.done] == ["b:1:debit"]
+    assert applied.refused == {"b:2:debit": "insufficient funds on account alice: available 7.00 USD, requested 9.00 USD"}
+    assert (call.applied, call.refused) == (1, applied.refused)
+    assert CallRecord.from_record(json.loads(json.dumps(call.to_record()))) == call
+
+
+def test_a_recorded_call_replayed_applies_nothing_and_answers_the_first_refusals():
+    asked = [step("debit", 300, op="b:1:debit"), step("debit", 900, op="b:2:debit")]
+    first, call = apply_call(account(1_000), "c", asked, None, atomic=False)
+    # Even where a step would now apply, the replay is the first call's answer.
+    again, same = apply_call(account(5_000), "c", asked, call, atomic=False)
+    assert (again.done, again.refused, same) == ([], first.refused, call)
+    assert again.account == account(5_000)
+
+
+def test_a_call_id_reused_with_other_steps_is_refused():
+    _, call = apply_call(account(), "c", [step("debit", 300)], None, atomic=True)
+    with pytest.raises(Refused, match="call c was already applied with other steps"):
+        apply_call(account(), "c", [step("debit", 301)], call, atomic=True)
+
+
+def test_an_atomic_recorded_call_refused_raises_and_records_nothing():
+    with pytest.raises(Refused):
+        apply_call(account(100), "c", [step("credit", 5), step("debit", 200)], None, atomic=True)
