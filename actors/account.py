@@ -22,7 +22,7 @@ from api.views import account_view, balance_view, history_page
 from ledger import account as acct
 from ledger import history, money, steps
 from ledger.account import Account, Change
-from ledger.operations import Operation, already_applied
+from ledger.operations import CallRecord, Operation, already_applied
 
 account = restate.VirtualObject(
     "Account", state_preload=False,
@@ -33,6 +33,10 @@ ACCOUNT = "account"
 
 def _op_key(op_id: str) -> str:
     return f"op:{op_id}"
+
+
+def _call_key(call_id: str) -> str:
+    return f"call:{call_id}"
 
 
 def _account(key: str, record: dict | None) -> Account | None:
@@ -65,6 +69,18 @@ def store_all(ctx, done: list[tuple[Change, Operation | None]], at_ms: int) -> N
         if op is not None:
             ctx.set(_op_key(op.op_id), op.to_record())
     ctx.set(ACCOUNT, done[-1][0].account.to_record())
+
+
+def _store_call(ctx, call_id: str, done: list[tuple[Change, Operation]], call: CallRecord, at_ms: int) -> None:
+    """A call recorded as one (ledger/operations.py): its changes' history
+    in groups, the call's record in place of its steps' operations, and the
+    account as the last change left it."""
+    records = [history.record(change.account.history_count, change, at_ms) for change, _ in done]
+    for state_key, group in history.grouped(records):
+        ctx.set(state_key, group)
+    ctx.set(_call_key(call_id), call.to_record())
+    if done:
+        ctx.set(ACCOUNT, done[-1][0].account.to_record())
 
 
 def _operation(record: dict | None) -> Operation | None:
@@ -139,9 +155,12 @@ async def balance(ctx: restate.ObjectSharedContext, key: str, req: EmptyBody) ->
 @handler(account, kind="shared", key_name="account", name="history")
 async def history_records(ctx: restate.ObjectSharedContext, key: str, req: HistoryBody) -> HistoryPage:
     """The account's records, newest first, a page at a time."""
-    seqs, next_cursor = history.page((await _load_open(ctx, key)).history_count, req.limit, req.before)
-    records = await all_of(*(ctx.get(history.state_key(s)) for s in seqs))
-    return history_page(key, records, next_cursor)
+    count = (await _load_open(ctx, key)).history_count
+    seqs, next_cursor = history.page(count, req.limit, req.before)
+    found = await all_of(*(ctx.get(history.state_key(s)) for s in seqs))
+    above = history.keys_above(seqs, found, count)  # only when the page starts inside a group
+    found_above = await all_of(*(ctx.get(history.state_key(s)) for s in above)) if above else []
+    return history_page(key, history.page_records(seqs, found, above, found_above), next_cursor)
 
 
 # --- internal: the sagas' steps, idempotent by operation id -------------------
@@ -211,11 +230,14 @@ async def release(ctx: restate.ObjectContext, key: str, req: ReleaseBody) -> OpA
 @handler(account, internal=True, key_name="account", max_body_bytes=MAX_INTERNAL_BODY_BYTES)
 async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> SettleAnswer:
     """A saga's steps on this account, in order, in one invocation
-    (ledger/steps.py). Each is idempotent by its own operation id; all are
-    decided before anything is written. Atomic: a refused step refuses the
-    call and leaves the account as it was. Not atomic: a refused step is
-    answered with its reason and the others apply."""
-    found = await all_of(ctx.get(ACCOUNT), *(ctx.get(_op_key(s.op)) for s in req.steps))
+    (ledger/steps.py). Each is idempotent by its own operation id, or, when
+    the call carries an id (a batch's), the call is, by one record of it
+    (ledger/operations.py); all are decided before anything is written.
+    Atomic: a refused step refuses the call and leaves the account as it
+    was. Not atomic: a refused step is answered with its reason and the
+    others apply."""
+    keys = [_call_key(req.call)] if req.call is not None else [_op_key(s.op) for s in req.steps]
+    found = await all_of(ctx.get(ACCOUNT), *(ctx.get(k) for k in keys))
     existing, done = _account(key, found[0]), []
     if existing is None and req.open_owner is not None:
         # The fee account opens on its first fee, in the same call: no call
@@ -227,36 +249,50 @@ async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> 
         return SettleAnswer(account=key, applied=0, refused={s.op: f"account {key} is not open" for s in req.steps})
     steps_asked = [steps.Step(s.op, s.kind, s.amount_minor, s.hold, s.asset, s.ref, s.reference, s.metadata)
                    for s in req.steps]
+    if req.call is not None:
+        assert not done, "a recorded call never opens its account"
+        applied, call = steps.apply_call(acct.require_open(existing, key), req.call, steps_asked,
+                                         None if found[1] is None else CallRecord.from_record(found[1]), req.atomic)
+        if found[1] is None:  # not a replay: keep what it did
+            _store_call(ctx, req.call, applied.done, call, req.at_ms)
+        return _settle_answer(key, len(applied.done), applied.refused)
     applied = steps.apply_steps(acct.require_open(existing, key), steps_asked,
                                 [_operation(record) for record in found[1:]], req.atomic)
     done += applied.done
     if done:
         store_all(ctx, done, req.at_ms)
-    refused = applied.refused
-    return SettleAnswer(account=key, applied=sum(op is not None for _, op in done),
-                        **({"refused": refused} if refused else {}))
+    return _settle_answer(key, sum(op is not None for _, op in done), applied.refused)
+
+
+def _settle_answer(key: str, applied: int, refused: dict[str, str]) -> SettleAnswer:
+    return SettleAnswer(account=key, applied=applied, **({"refused": refused} if refused else {}))
 
 
 def settle_call(ctx, who: str, account_steps: list[steps.Step], at_ms: int, atomic: bool = True,
-                open_owner: str | None = None):
+                open_owner: str | None = None, call_id: str | None = None):
     """One account's steps as one call; answers its durable future. The
     body is written straight from the steps (SettleStepsBody's shape): the
-    domain built and checked them, and `settle` validates what it reads."""
+    domain built and checked them, and `settle` validates what it reads.
+    `call_id`: the call is recorded as one (a batch's), not step by step."""
     body = {"steps": [s.to_record() for s in account_steps], "at_ms": at_ms, "atomic": atomic}
     if open_owner is not None:
         body["open_owner"] = open_owner
+    if call_id is not None:
+        body["call"] = call_id
     return call(ctx, settle, who, json.dumps(body, separators=(",", ":")).encode())
 
 
 async def settle_all(ctx, by_account: dict[str, list[steps.Step]], at_ms: int,
-                     open_owner: dict[str, str] | None = None) -> list[SettleAnswer]:
+                     open_owner: dict[str, str] | None = None, call_ids=None) -> list[SettleAnswer]:
     """Every account's steps, one call per account (split at the call's step
     cap, in order), all at once: a phase of a saga whose steps cannot be
-    refused (the first refusal raises)."""
+    refused (the first refusal raises). `call_ids(part)`: each call is
+    recorded as one, under the id of its part."""
     return await all_of(*(
-        settle_call(ctx, who, part, at_ms, open_owner=(open_owner or {}).get(who))
+        settle_call(ctx, who, part, at_ms, open_owner=(open_owner or {}).get(who),
+                    call_id=None if call_ids is None else call_ids(i))
         for who, account_steps in by_account.items()
-        for part in steps.in_calls(account_steps, MAX_SETTLE_STEPS)
+        for i, part in enumerate(steps.in_calls(account_steps, MAX_SETTLE_STEPS))
     ))
 
 

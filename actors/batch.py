@@ -37,7 +37,8 @@ async def run(ctx: restate.ObjectContext, key: str, req: BatchBody) -> BatchView
     at_ms = await now_ms(ctx)  # once: every entry carries the batch's instant
     plan = bt.prepare(key, items)
     assert all(len(steps) <= MAX_SETTLE_STEPS for steps in plan.values())  # one call per account
-    answers = await outcomes(*(account_obj.settle_call(ctx, who, steps, at_ms, atomic=False)
+    answers = await outcomes(*(account_obj.settle_call(ctx, who, steps, at_ms, atomic=False,
+                                                       call_id=bt.call_id(key, 1))
                                for who, steps in plan.items()))
     refused: dict[str, str] = {}
     for steps, answer in zip(plan.values(), answers):
@@ -46,7 +47,7 @@ async def run(ctx: restate.ObjectContext, key: str, req: BatchBody) -> BatchView
         else:
             refused.update(answer.refused)
     results, finish = bt.decide(key, items, refused)
-    await account_obj.settle_all(ctx, finish, at_ms)
+    await account_obj.settle_all(ctx, finish, at_ms, call_ids=lambda part: bt.call_id(key, 2, part))
     record = {"digest": digest, "status": "COMPLETED", "results": [r.to_record() for r in results]}
     ctx.set(BATCH, record)
     return batch_view(key, record["status"], record["results"])

@@ -316,6 +316,9 @@ class SettleStepsBody(RequestBody):
     # True: the steps apply all or none (a refusal refuses the call). False:
     # each applies or is refused on its own (a batch's independent items).
     atomic: bool = True
+    # Set for a batch's calls: the call is idempotent by one record of it
+    # under this id, not by a record per step (ledger/operations.py).
+    call: OpId | None = None
 
     @field_validator("steps")
     @classmethod

@@ -80,3 +80,39 @@ def test_a_thousand_items_in_one_request(client, new_id):
     answer = client.run_batch(new_id("b"), items)
     assert all(r.status == "COMPLETED" for r in answer.results) and len(answer.results) == 1000
     assert [available(client, a) for a in accounts] == ["100.00"] * 10  # each paid as much as it was paid
+
+
+def test_a_batch_account_history_in_groups_pages_every_record_once(client, new_id):
+    """A batch's call keeps its records in groups of up to 100 under one
+    key each (ledger/history.py): 250 debits from one source make three.
+    Pages of every size, from every cursor, must still give each record
+    once, in order, between the deposit before and the withdrawal after."""
+    source, targets = new_id("src"), [new_id("t") for _ in range(3)]
+    for account in (source, *targets):
+        client.open(account)
+    client.deposit(source, "USD", "10.00")
+    batch = new_id("b")
+    items = [item(f"i{n}", source, targets[n % 3], "0.01") for n in range(250)]
+    assert {r.status for r in client.run_batch(batch, items).results} == {"COMPLETED"}
+    client.withdraw(source, "USD", "1.00")
+    # The oracle: what was sent, in order (open, deposit, 250 debits, withdraw), newest first.
+    expected = [("withdraw", None)] + [("debit", f"{batch}:i{n}") for n in reversed(range(250))] + \
+        [("deposit", None), ("open", None)]
+    for limit in (1, 7, 20, 99, 100):
+        seen, before = [], None
+        for _ in range(len(expected) + 1):  # bounded: a page gives at least one record
+            page = client.history(source, limit=limit, before=before)
+            seen += [(e.kind, e.ref if e.kind == "debit" else None) for e in page.entries]
+            assert [e.seq for e in page.entries] == list(range(len(expected) - len(seen) + len(page.entries),
+                                                                len(expected) - len(seen), -1))
+            before = page.next
+            if before is None:
+                break
+        assert seen == expected, limit
+    # A cursor a client makes up, inside a group, answers the records below it.
+    page = client.history(source, limit=3, before=150)
+    assert [e.seq for e in page.entries] == [149, 148, 147]
+    assert [e.ref for e in page.entries] == [f"{batch}:i{n}" for n in (146, 145, 144)]
+    # Every entry, grouped or not, carries the balance after it.
+    balances = [e.balance_after.available for e in client.history(source, limit=2).entries]
+    assert balances == ["6.50", "7.50"]

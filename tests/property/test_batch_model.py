@@ -2,8 +2,8 @@
 
 The run: ledger.batch checks the items and plans phase 1 (each source's
 debits and each target's acceptances, one call per account); each call
-applies its steps one by one, not atomically, as the Account's `settle`
-does with atomic=False (a refused step is answered with its reason, the
+applies its steps one by one, not atomically, recorded as one call, as
+the Account's `settle` does with a batch's call id and atomic=False (a refused step is answered with its reason, the
 others apply; an account that is not open refuses every step); decide()
 turns the refusals into results and phase 2 (credits and refunds, never
 refused), applied in calls of any size.
@@ -31,8 +31,8 @@ from ledger.account import Account
 from ledger.errors import LedgerError
 from ledger.invariants import check_account, check_accounts_conserve
 from ledger.money import ASSETS
-from ledger.operations import Operation
-from ledger.steps import Step, apply_step, in_calls
+from ledger.operations import CallRecord
+from ledger.steps import Step, apply_call, in_calls
 
 ACCOUNT_IDS = ["b0", "b1", "b2", "b3", "b4", "b5"]
 ASSET_CODES = ["USD", "EUR"]  # both with two decimals, which the model's messages assume
@@ -106,7 +106,8 @@ def model(states, balances, items):
 class Ledger:
     def __init__(self, states, balances):
         self.accounts: dict[str, Account] = {}
-        self.ops: dict[tuple[str, str], Operation] = {}
+        self.calls: dict[tuple[str, str], CallRecord] = {}
+        self.applied: list[tuple[str, str]] = []  # (account, operation id) of every step that moved money
         for a, state in states.items():
             if state == "missing":
                 continue
@@ -118,51 +119,46 @@ class Ledger:
                 account = acc.freeze(account).account
             self.accounts[a] = account
 
-    def settle(self, who: str, steps: list[Step], atomic: bool) -> dict[str, str]:
-        """One call's refusals (operation id -> reason); atomic: none or all."""
+    def settle(self, who: str, call_id: str, steps: list[Step], atomic: bool) -> dict[str, str]:
+        """One call's refusals (operation id -> reason), as Account.settle
+        decides a batch's call: recorded as one (apply_call); atomic: none or all."""
         current = self.accounts.get(who)
         if current is None:
             assert not atomic, (who, steps)  # phase 2 never meets an account that is not open
             return {s.op: f"account {who} is not open" for s in steps}
-        refused, done = {}, []
-        for step in steps:
-            try:
-                made = apply_step(current, step, self.ops.get((who, step.op)))
-            except LedgerError as err:
-                assert not atomic, (who, step, err.message)  # phase 2 is never refused
-                refused[step.op] = err.message
-                continue
-            if made is not None:
-                current = made[0].account
-                done.append(made[1])
-        self.accounts[who] = current
-        for op in done:
-            assert (who, op.op_id) not in self.ops
-            self.ops[who, op.op_id] = op
-        return refused
+        try:
+            applied, call = apply_call(current, call_id, steps, self.calls.get((who, call_id)), atomic)
+        except LedgerError as err:  # only an atomic call raises
+            raise AssertionError(f"phase 2 is never refused: {who} {err.message}") from err
+        self.accounts[who] = applied.account
+        self.calls[who, call_id] = call
+        self.applied += [(who, op.op_id) for _, op in applied.done]
+        return applied.refused
 
-    def phase(self, calls: list[tuple[str, list[Step]]], atomic: bool) -> dict[str, str]:
+    def phase(self, calls: list[tuple[str, str, list[Step]]], atomic: bool) -> dict[str, str]:
         """Every call of a phase (they run at once: in any order), then the
         same calls asked again after they answered, as a retry would: the
-        retry must find every step applied, apply nothing and refuse the same
-        steps (a refused debit may now name a lower available). Answers the
-        refusals of the first round; the second's operation ids must match."""
+        retry must apply nothing and answer the same refusals. Answers the
+        refusals of the first round."""
         refused: dict[str, str] = {}
-        for who, steps in calls:
-            refused.update(self.settle(who, steps, atomic))
-        accounts, ops = dict(self.accounts), dict(self.ops)
-        again = {op for who, steps in calls for op in self.settle(who, steps, atomic)}
-        assert again == set(refused) and (self.accounts, self.ops) == (accounts, ops)
+        for who, call_id, steps in calls:
+            refused.update(self.settle(who, call_id, steps, atomic))
+        accounts, recorded, applied = dict(self.accounts), dict(self.calls), list(self.applied)
+        again: dict[str, str] = {}
+        for who, call_id, steps in calls:
+            again.update(self.settle(who, call_id, steps, atomic))
+        assert again == refused and (self.accounts, self.calls, self.applied) == (accounts, recorded, applied)
         return refused
 
     def run(self, items, order: list[str], per_call: int) -> list[bt.Result]:
         """Phase 1 in one call per account, then phase 2 in calls of `per_call` steps."""
         plan = bt.prepare(BATCH_ID, items)
         assert set(plan) == {i.source for i in items} | {i.target for i in items}
-        refused = self.phase([(who, plan[who]) for who in sorted(plan, key=order.index)], atomic=False)
+        refused = self.phase([(who, bt.call_id(BATCH_ID, 1), plan[who]) for who in sorted(plan, key=order.index)],
+                             atomic=False)
         results, finish = bt.decide(BATCH_ID, items, refused)
-        self.phase([(who, part) for who in sorted(finish, key=order.index)
-                    for part in in_calls(finish[who], per_call)], atomic=True)
+        self.phase([(who, bt.call_id(BATCH_ID, 2, i), part) for who in sorted(finish, key=order.index)
+                    for i, part in enumerate(in_calls(finish[who], per_call))], atomic=True)
         return results
 
 
@@ -194,5 +190,5 @@ def test_a_batch_does_what_the_sequential_model_says(scenario, order, per_call):
     for (a, code), minor in balances.items():
         inflow[code] += minor
     check_accounts_conserve(ledger.accounts.values(), inflow)
-    # Every operation recorded once: each item's debit, and its credit or refund.
-    assert len(ledger.ops) == sum(entries.values())
+    # Every operation applied once: each item's debit, and its credit or refund.
+    assert len(ledger.applied) == len(set(ledger.applied)) == sum(entries.values())
