@@ -252,10 +252,9 @@ class Workloads:
                             _body([[debited], [credited, fee]]))
         return op
 
-    def floor_batch(self, service: str = "FloorBatch") -> Op:
-        """A batch's journal, on the same body as `batch` sends; or
-        (FloorBatchPerCall) with one record per account call, not per step."""
-        return self.batch(service, "call")
+    def floor_batch(self) -> Op:
+        """A batch's journal, on the same body as `batch` sends."""
+        return self.batch("FloorBatch", "call")
 
     def floor_pair(self) -> Op:
         """A settled pair's journal, as `trade` runs it: each client's maker

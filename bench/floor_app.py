@@ -57,11 +57,11 @@ write (each an operation record and a history entry, then the account); an
   between, its record and the clock, then one call per account with its
   debits and accepts together, then one per target with its credits, as
   `Batch.run` plans them (ledger/batch.py), and its record with the
-  results: about 2 invocations per account, for all its items.
-- `FloorBatchPerCall`: the same batch, but each account call reads one
-  operation record and writes one, with one history entry, however many
-  steps it carries: the floor of a batch whose settle calls kept one
-  record and one history page per call instead of one per step.
+  results: about 2 invocations per account, for all its items. Each
+  account call reads the account and one record, and writes one record,
+  one history entry and the account, however many steps it carries: a
+  batch's call is recorded as one, its history in one group of up to 100
+  records (ledger/operations.py, ledger/history.py).
 
 Entries a ledger key keeps adding (history, operation records, trades) are
 new entries here too, so the floors' state grows as the ledger's does; the
@@ -265,12 +265,11 @@ def _transaction(steps):
     return obj
 
 
-def _batch(steps, name: str, per_step: bool):
+def _batch(steps):
     """A batch's two phases, as actors/batch.py runs them, on the batch's own
-    body. `per_step`: each account call reads and writes an operation record
-    and a history entry per step, as Account.settle does; else one of each
-    per call, whatever its steps (the shape ledger/batch.py could take)."""
-    obj = restate.VirtualObject(name)
+    body: each account call reads and writes one record and writes one
+    history entry, whatever its steps, as Account.settle does for a batch."""
+    obj = restate.VirtualObject("FloorBatch")
 
     @obj.handler(name="call", input_serde=BytesSerde(), output_serde=BytesSerde())
     async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
@@ -286,10 +285,8 @@ def _batch(steps, name: str, per_step: bool):
         await ctx.get("batch")
         ctx.set("batch", {"status": "PENDING", "results": []})
         await now_ms(ctx)
-        phase_1 = {a: (debits[a] + accepts[a], debits[a]) if per_step else (1, 1) for a in debits}
-        await restate.gather(*(_settle(ctx, steps, a, "1", *rw) for a, rw in phase_1.items()))
-        await restate.gather(*(_settle(ctx, steps, a, "2", *((n, n) if per_step else (1, 1)))
-                               for a, n in accepts.items() if n))
+        await restate.gather(*(_settle(ctx, steps, a, "1", 1, 1) for a in debits))
+        await restate.gather(*(_settle(ctx, steps, a, "2", 1, 1) for a, n in accepts.items() if n))
         results = [[item["id"], "COMPLETED", None] for item in items]
         ctx.set("batch", {"status": "COMPLETED", "results": results})
         return json.dumps({"batch": ctx.key(), "status": "COMPLETED",
@@ -333,7 +330,6 @@ SERVICES = [
     _STEPS,
     _hold(_STEPS_CALL),
     _transaction(_STEPS_CALL),
-    _batch(_STEPS_CALL, "FloorBatch", per_step=True),
-    _batch(_STEPS_CALL, "FloorBatchPerCall", per_step=False),
+    _batch(_STEPS_CALL),
 ]
 app = restate.app(SERVICES)

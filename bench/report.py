@@ -140,9 +140,6 @@ def batch_figures(rps: dict[str, float], cases: dict, counts: dict[str, dict[str
         "batch_items": items,
         "batch_transfers_per_s": _round(through_batches),
         "batch_floor_transfers_per_s": _round(rps["batch_floor"] * items) if "batch_floor" in rps else None,
-        # The floor of a batch whose account calls keep one record per call, not per step.
-        "batch_floor_per_call_transfers_per_s":
-            _round(rps["batch_floor_per_call"] * items) if "batch_floor_per_call" in rps else None,
         "batch_to_single_transfer_ratio": _ratio(through_batches, rps["transfer"], 2),
         "postgres_batch_transfers_per_s": _round(rps["pg_batch"] * items) if "pg_batch" in rps else None,
         "batch_to_postgres_transfer_ratio": _ratio(through_batches, rps.get("pg_transfer"), 3),
@@ -155,10 +152,10 @@ def batch_figures(rps: dict[str, float], cases: dict, counts: dict[str, dict[str
                       "cpu_ms": per_transfer(cases["batch"].get("cpu_ms_per_op"), items)},
         },
     }
-    for floor in ("batch_floor", "batch_floor_per_call"):
-        if floor in counts:
-            out["per_transfer"][floor] = {**per_transfer(counts[floor], items),
-                                          "cpu_ms": per_transfer(cases.get(floor, {}).get("cpu_ms_per_op"), items)}
+    if "batch_floor" in counts:
+        out["per_transfer"]["batch_floor"] = {
+            **per_transfer(counts["batch_floor"], items),
+            "cpu_ms": per_transfer(cases.get("batch_floor", {}).get("cpu_ms_per_op"), items)}
     return out
 
 
@@ -390,7 +387,6 @@ def _case_lines(r: dict) -> list[str]:
         "transaction_floor": "  floor: a transaction's journal, no code",
         "batch": f"batch of {meta['sizes']['batch_items']:,} transfers",
         "batch_floor": "  floor: a batch's journal, no code",
-        "batch_floor_per_call": "  floor: 1 record per account call",
         "pg_batch": f"postgres batch of {meta['sizes']['batch_items']:,}, one tx",
     }
     for name, f in r["cases"].items():
@@ -474,9 +470,7 @@ def _batch_lines(r: dict) -> list[str]:
              f"{r['config']['sizes']['batch_accounts']} accounts): {_fmt(b['batch_transfers_per_s'])}/s "
              f"(floor {_fmt(b['batch_floor_transfers_per_s'])}/s), "
              f"{_fmt(b['batch_to_single_transfer_ratio'], 2)}x the ledger's single transfers "
-             f"({_fmt(r['transfer_rps'])}/s)",
-             "  the floor of one operation record and one history entry per account call, not per step: "
-             f"{_fmt(b['batch_floor_per_call_transfers_per_s'])}/s"]
+             f"({_fmt(r['transfer_rps'])}/s)"]
     if b["postgres_batch_transfers_per_s"] is not None:
         lines.append(f"  postgres: single transfers (FOR UPDATE) {_fmt(r['postgres_transfer_tps'])}/s, "
                      f"batched in one transaction {_fmt(b['postgres_batch_transfers_per_s'])}/s; ledger batches "

@@ -95,7 +95,6 @@ def _cases(w: Workloads, pgw: PostgresWorkloads | None, compare: list[str], s: S
         Case("transfer", "restate", one(w.transfer())),
         Case("batch", "restate", batches(w.batch()), slow=True),
         Case("batch_floor", "restate", batches(w.floor_batch()), slow=True),
-        Case("batch_floor_per_call", "restate", batches(w.floor_batch("FloorBatchPerCall")), slow=True),
     ]
     if pgw is not None:
         cases += [Case("pg_batch", "postgres", lambda: {"ops": (pgw.batch(), s.pg_batch_clients)}),
@@ -207,8 +206,6 @@ async def _session(opts: Options, stack: SingleNode, sizes: Sizes, compare: list
             "batch": await w.count_per_op(stack.admin_url, w.batch(), sizes.batch_count_ops, sizes.batch_clients),
             "batch_floor": await w.count_per_op(stack.admin_url, w.floor_batch(), sizes.batch_count_ops,
                                                 sizes.batch_clients),
-            "batch_floor_per_call": await w.count_per_op(stack.admin_url, w.floor_batch("FloorBatchPerCall"),
-                                                         sizes.batch_count_ops, sizes.batch_clients),
         }
         say("per operation, invocations (journal entries): " + ", ".join(
             f"{k} {v['invocations']:g} ({v['journal_entries']:g})" for k, v in counts.items()))
