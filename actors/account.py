@@ -9,6 +9,7 @@ when a handler asks, so a long-lived account costs what a new one does.
 from __future__ import annotations
 
 import json
+from typing import Callable
 
 import restate
 
@@ -60,25 +61,23 @@ async def _store(ctx, change: Change, op: Operation | None = None, at_ms: int | 
     store_all(ctx, [(change, op)], at_ms)
 
 
-def store_all(ctx, done: list[tuple[Change, Operation | None]], at_ms: int) -> None:
-    """Changes made one after another: each one's history record and
-    operation, and the account as the last one left it."""
-    for change, op in done:
-        seq = change.account.history_count
-        ctx.set(history.state_key(seq), history.record(seq, change, at_ms))
-        if op is not None:
-            ctx.set(_op_key(op.op_id), op.to_record())
-    ctx.set(ACCOUNT, done[-1][0].account.to_record())
-
-
-def _store_call(ctx, call_id: str, done: list[tuple[Change, Operation]], call: CallRecord, at_ms: int) -> None:
-    """A call recorded as one (ledger/operations.py): its changes' history
-    in groups, the call's record in place of its steps' operations, and the
-    account as the last change left it."""
-    records = [history.record(change.account.history_count, change, at_ms) for change, _ in done]
-    for state_key, group in history.grouped(records):
-        ctx.set(state_key, group)
-    ctx.set(_call_key(call_id), call.to_record())
+def store_all(ctx, done: list[tuple[Change, Operation | None]], at_ms: int,
+              call: tuple[str, CallRecord] | None = None) -> None:
+    """Changes made one after another, and the account as the last one left
+    it. Each change's history record and operation; or, for a call recorded
+    as one (`call`: its id and record, ledger/operations.py), the history in
+    groups and the call's record in place of its steps' operations."""
+    if call is None:
+        for change, op in done:
+            seq = change.account.history_count
+            ctx.set(history.state_key(seq), history.record(seq, change, at_ms))
+            if op is not None:
+                ctx.set(_op_key(op.op_id), op.to_record())
+    else:
+        records = [history.record(change.account.history_count, change, at_ms) for change, _ in done]
+        for state_key, group in history.grouped(records):
+            ctx.set(state_key, group)
+        ctx.set(_call_key(call[0]), call[1].to_record())
     if done:
         ctx.set(ACCOUNT, done[-1][0].account.to_record())
 
@@ -250,11 +249,11 @@ async def settle(ctx: restate.ObjectContext, key: str, req: SettleStepsBody) -> 
     steps_asked = [steps.Step(s.op, s.kind, s.amount_minor, s.hold, s.asset, s.ref, s.reference, s.metadata)
                    for s in req.steps]
     if req.call is not None:
-        assert not done, "a recorded call never opens its account"
+        assert not done, "a recorded call never opens its account (SettleStepsBody refuses both)"
         applied, call = steps.apply_call(acct.require_open(existing, key), req.call, steps_asked,
                                          None if found[1] is None else CallRecord.from_record(found[1]), req.atomic)
         if found[1] is None:  # not a replay: keep what it did
-            _store_call(ctx, req.call, applied.done, call, req.at_ms)
+            store_all(ctx, applied.done, req.at_ms, call=(req.call, call))
         return _settle_answer(key, len(applied.done), applied.refused)
     applied = steps.apply_steps(acct.require_open(existing, key), steps_asked,
                                 [_operation(record) for record in found[1:]], req.atomic)
@@ -283,7 +282,8 @@ def settle_call(ctx, who: str, account_steps: list[steps.Step], at_ms: int, atom
 
 
 async def settle_all(ctx, by_account: dict[str, list[steps.Step]], at_ms: int,
-                     open_owner: dict[str, str] | None = None, call_ids=None) -> list[SettleAnswer]:
+                     open_owner: dict[str, str] | None = None,
+                     call_ids: Callable[[int], str] | None = None) -> list[SettleAnswer]:
     """Every account's steps, one call per account (split at the call's step
     cap, in order), all at once: a phase of a saga whose steps cannot be
     refused (the first refusal raises). `call_ids(part)`: each call is

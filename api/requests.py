@@ -327,6 +327,14 @@ class SettleStepsBody(RequestBody):
             raise ValueError("an operation id appears twice")
         return steps
 
+    @model_validator(mode="after")
+    def _a_recorded_call_opens_nothing(self) -> "SettleStepsBody":
+        # A recorded call writes its call's record, not the opening's: the
+        # two together would leave an opening no replay could account for.
+        if self.call is not None and self.open_owner is not None:
+            raise ValueError("a recorded call cannot also open its account (call and open_owner)")
+        return self
+
 
 # Internal bodies carrying lists (a sweep's or a batch's steps on one
 # account) may be larger than a client's; the callers are our own sagas. A

@@ -118,6 +118,10 @@ def test_a_settlement_of_every_kind_of_step_parses():
     (steps(*[{"op": f"o{i}", "kind": "capture", "amount_minor": 1, "hold": "h"} for i in range(MAX_SETTLE_STEPS + 1)]),
      f"steps: List should have at most {MAX_SETTLE_STEPS} items"),
     (raw({"steps": [{"op": "o", "kind": "capture", "amount_minor": 1, "hold": "h"}]}), "at_ms: required"),
+    (raw({"steps": [{"op": "o", "kind": "capture", "amount_minor": 1, "hold": "h"}], "at_ms": 1, "call": ""}),
+     "call: "),
+    (raw({"steps": [{"op": "o", "kind": "capture", "amount_minor": 1, "hold": "h"}], "at_ms": 1, "call": "b:1",
+          "open_owner": "fees"}), "body: a recorded call cannot also open its account (call and open_owner)"),
 ])
 def test_a_bad_settlement_is_refused_naming_the_step(body, message):
     assert invalid(SettleStepsBody, body).startswith(message)
