@@ -275,18 +275,15 @@ def _batch(steps):
     async def call(ctx: restate.ObjectContext, body: bytes) -> bytes:
         """Body: the batch's {"transfers": [{"id", "source", "target", ...}]}."""
         items = json.loads(body)["transfers"]
-        debits: dict[str, int] = {}  # per account, in first-seen order, as ledger/batch.py plans
-        accepts: dict[str, int] = {}
-        for item in items:
-            debits[item["source"]] = debits.get(item["source"], 0) + 1
-            accepts.setdefault(item["source"], 0)
-            accepts[item["target"]] = accepts.get(item["target"], 0) + 1
-            debits.setdefault(item["target"], 0)
+        # In first-seen order, as ledger/batch.py plans: every account in
+        # phase 1, the targets in phase 2.
+        accounts = dict.fromkeys(a for item in items for a in (item["source"], item["target"]))
+        targets = dict.fromkeys(item["target"] for item in items)
         await ctx.get("batch")
         ctx.set("batch", {"status": "PENDING", "results": []})
         await now_ms(ctx)
-        await restate.gather(*(_settle(ctx, steps, a, "1", 1, 1) for a in debits))
-        await restate.gather(*(_settle(ctx, steps, a, "2", 1, 1) for a, n in accepts.items() if n))
+        await restate.gather(*(_settle(ctx, steps, a, "1", 1, 1) for a in accounts))
+        await restate.gather(*(_settle(ctx, steps, a, "2", 1, 1) for a in targets))
         results = [[item["id"], "COMPLETED", None] for item in items]
         ctx.set("batch", {"status": "COMPLETED", "results": results})
         return json.dumps({"batch": ctx.key(), "status": "COMPLETED",
