@@ -156,6 +156,9 @@ def send(ctx: restate.Context, target: Callable, key: str, body: RequestBody, de
 
 
 async def _clock_s() -> float:
+    """The clock in float seconds, the shape ctx.time() journals (so replays
+    of older journals read the same entry); `now_ms` makes it integer
+    milliseconds at once. A time, never an amount."""
     return time.time()
 
 
